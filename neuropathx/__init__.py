@@ -1,0 +1,3 @@
+"""NeuroPathX: explainable imaging-genetics with pathway-guided cross-attention."""
+
+__version__ = "0.1.0"

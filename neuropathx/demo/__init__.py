@@ -1,0 +1,1 @@
+"""demo stage of the NeuroPathX pipeline."""

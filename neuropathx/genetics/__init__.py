@@ -1,0 +1,1 @@
+"""genetics stage of the NeuroPathX pipeline."""

@@ -1,0 +1,1 @@
+"""imaging stage of the NeuroPathX pipeline."""
