@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from neuropathx.errors import InputError
 from neuropathx.features import feature_column, split_feature_columns
-from neuropathx.io import read_tsv
+from neuropathx.io import check_subject_id, read_tsv, write_tsv
+from neuropathx.splits import make_splits
+
+log = logging.getLogger(__name__)
 
 ID = "participant_id"
 
@@ -60,7 +65,9 @@ class CohortArrays:
         return [feature_column(r, m) for r in self.regions for m in self.measures]
 
 
-def load_cohort(subjects_tsv: str | Path, genetics_tsv: str | Path, imaging_tsv: str | Path) -> CohortArrays:
+def load_cohort(
+    subjects_tsv: str | Path, genetics_tsv: str | Path, imaging_tsv: str | Path
+) -> CohortArrays:
     """Read the cohort stage's three aligned tables into arrays.
 
     The tables must list the same subjects in the same order (the cohort stage writes them
@@ -86,3 +93,122 @@ def load_cohort(subjects_tsv: str | Path, genetics_tsv: str | Path, imaging_tsv:
         regions=regions,
         measures=measures,
     )
+
+
+def _read_ids(path: str | Path, table) -> None:
+    """Fail on duplicated or unsafe subject IDs in one modality table."""
+    dup = table[ID][table[ID].duplicated()].unique().tolist()
+    if dup:
+        raise InputError(path, f"duplicate {ID}(s): {dup[:5]}")
+    for subject in table[ID]:
+        check_subject_id(subject, path)
+
+
+def read_participants(path: str | Path, coding: dict) -> pd.DataFrame:
+    """participants.tsv with a 0/1 ``label`` column from the configured diagnosis coding.
+
+    Rows whose diagnosis is neither the case nor the control value are not errors (they
+    may be other diagnoses); they get label -1 and are excluded, counted, by the cohort.
+    """
+    col = coding.get("diagnosis_column", "diagnosis")
+    table = read_tsv(path, required=[ID, col], dtype={ID: str, col: str})
+    if table[ID].isna().any():
+        rows = (table.index[table[ID].isna()] + 2).tolist()
+        raise InputError(path, f"empty {ID} on line(s) {rows[:5]}")
+    _read_ids(path, table)
+    case, control = coding.get("case_value", "patient"), coding.get("control_value", "control")
+    table["label"] = np.select([table[col] == case, table[col] == control], [1, 0], default=-1)
+    if not (table["label"] == 1).any() or not (table["label"] == 0).any():
+        found = sorted(table[col].dropna().unique().tolist())
+        raise InputError(
+            path,
+            f"column {col!r} must hold both {case!r} (patients) and {control!r} (controls); "
+            f"found values {found}",
+        )
+    return table
+
+
+def join_modalities(
+    participants: pd.DataFrame,
+    genetics: pd.DataFrame,
+    imaging: pd.DataFrame,
+    genotyped: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Subjects present, labelled and complete in every modality, and every exclusion.
+
+    Returns (kept participants in participants.tsv order, exclusions table with one row per
+    subject left out: participant_id, reason). ``genotyped`` are the IIDs that passed QC.
+    """
+    known = set(participants[ID])
+    in_gen, in_img, passed_qc = set(genetics[ID]), set(imaging[ID]), set(genotyped)
+    gen_nan = set(genetics[ID][genetics.drop(columns=ID).isna().any(axis=1)])
+    img_nan = set(imaging[ID][imaging.drop(columns=ID).isna().any(axis=1)])
+    rows = []
+    for subject, label in zip(participants[ID], participants["label"], strict=True):
+        if label < 0:
+            rows.append((subject, "diagnosis is neither case nor control"))
+        elif subject not in passed_qc:
+            rows.append((subject, "not genotyped or removed by genotype QC"))
+        elif subject not in in_gen:
+            rows.append((subject, "no pathway scores"))
+        elif subject in gen_nan:
+            rows.append((subject, "missing pathway score(s)"))
+        elif subject not in in_img:
+            rows.append((subject, "no imaging features"))
+        elif subject in img_nan:
+            rows.append((subject, "missing imaging feature(s)"))
+    for subject in sorted((in_gen | in_img) - known):
+        rows.append((subject, "not in participants table"))
+    exclusions = pd.DataFrame(rows, columns=[ID, "reason"])
+    kept = participants[~participants[ID].isin(exclusions[ID])].reset_index(drop=True)
+    return kept, exclusions
+
+
+def build_cohort(
+    participants: str | Path,
+    genetics: str | Path,
+    imaging: str | Path,
+    fam: str | Path,
+    outputs: dict,
+    coding: dict,
+    cv: dict,
+    seed: int,
+) -> None:
+    """The cohort stage: align modalities on IDs, count exclusions, write CV splits.
+
+    ``outputs`` maps subjects, genetics, imaging, splits and exclusions to file paths.
+    """
+    table = read_participants(participants, coding)
+    gen = read_tsv(genetics, required=[ID], dtype={ID: str})
+    img = read_tsv(imaging, required=[ID], dtype={ID: str})
+    _read_ids(genetics, gen)
+    _read_ids(imaging, img)
+    split_feature_columns([c for c in img.columns if c != ID])
+    fam_ids = pd.read_csv(fam, sep=r"\s+", header=None, usecols=[1], dtype=str)[1].tolist()
+    kept, exclusions = join_modalities(table, gen, img, fam_ids)
+    if kept["label"].nunique() < 2:
+        raise InputError(
+            participants,
+            f"after joining the modalities only one class is left ({len(kept)} subjects); "
+            f"see the exclusions: {exclusions['reason'].value_counts().to_dict()}",
+        )
+    log.info("cohort: %d subjects kept, %d excluded", len(kept), len(exclusions))
+    for reason, n in exclusions["reason"].value_counts().items():
+        log.info("  excluded %d: %s", n, reason)
+    ids = kept[ID]
+    extra = [c for c in ("age", "sex", "site") if c in kept.columns]
+    diagnosis = coding.get("diagnosis_column", "diagnosis")
+    subjects = kept[[ID, "label", diagnosis, *extra]]
+    splits = make_splits(
+        ids.to_numpy(),
+        kept["label"].to_numpy(),
+        cv["repeats"],
+        cv["folds"],
+        cv["val_fraction"],
+        seed,
+    )
+    write_tsv(subjects, outputs["subjects"])
+    write_tsv(gen.set_index(ID).loc[ids].reset_index(), outputs["genetics"])
+    write_tsv(img.set_index(ID).loc[ids].reset_index(), outputs["imaging"])
+    write_tsv(splits, outputs["splits"])
+    write_tsv(exclusions, outputs["exclusions"])

@@ -41,5 +41,7 @@ def split_feature_columns(columns: Sequence[str]) -> tuple[list[str], list[str]]
         raise ValueError(f"imaging columns not of the form <region>__<measure>: {bad[:5]}")
     missing = [feature_column(r, m) for r in regions for m in measures if (r, m) not in pairs]
     if missing:
-        raise ValueError(f"imaging table lacks {len(missing)} region/measure column(s): {missing[:5]}")
+        raise ValueError(
+            f"imaging table lacks {len(missing)} region/measure column(s): {missing[:5]}"
+        )
     return regions, measures

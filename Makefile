@@ -1,0 +1,38 @@
+# The two commands of the README:
+#   make demo   set up, then run the whole pipeline on the embedded demo cohort
+#   make test   set up, then run the test suite (what CI runs)
+PYTHON ?= python3
+VENV ?= .venv
+CORES ?= all
+BIN := $(VENV)/bin
+
+.PHONY: demo test setup plink lint clean
+
+$(BIN)/snakemake: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,cluster]"
+	touch $@
+
+setup: $(BIN)/snakemake plink
+
+plink:
+	@bash tools/install-plink.sh
+
+demo: setup
+	$(BIN)/snakemake --cores $(CORES)
+	@echo
+	@echo "Done. Report: results/report/report.md (figures beside it);"
+	@echo "evaluation: results/evaluate/summary.md; HTML bundle: $(BIN)/snakemake --report report.html"
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/snakemake
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check .
+	$(BIN)/snakemake --lint
+
+clean:
+	rm -rf results .snakemake

@@ -1,0 +1,128 @@
+"""Cross-validated evaluation: per-fold metrics of every model, the paper-style table
+(mean ± SD over folds) and paired two-tailed t-tests against the best model."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from neuropathx.errors import InputError  # noqa: E402
+from neuropathx.io import atomic_path, write_tsv  # noqa: E402
+from neuropathx.metrics import METRIC_NAMES  # noqa: E402
+
+_FOLD_PATH = re.compile(r"(?P<model>[^/]+)/repeat(?P<repeat>\d+)/fold(?P<fold>\d+)/metrics\.json$")
+TABLE_METRICS = ("accuracy", "sensitivity", "specificity", "auc")
+
+
+def collect_fold_metrics(paths: list[str | Path]) -> pd.DataFrame:
+    """One row per (model, repeat, fold) from ``.../<model>/repeat<r>/fold<k>/metrics.json``."""
+    rows = []
+    for path in paths:
+        match = _FOLD_PATH.search(Path(path).as_posix())
+        if not match:
+            raise InputError(path, "path is not of the form <model>/repeat<r>/fold<k>/metrics.json")
+        metrics = json.loads(Path(path).read_text())
+        missing = [m for m in METRIC_NAMES if m not in metrics]
+        if missing:
+            raise InputError(path, f"metrics file lacks {missing}")
+        row = {"model": match["model"], "repeat": int(match["repeat"]), "fold": int(match["fold"])}
+        row.update({m: metrics[m] for m in METRIC_NAMES})
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values(["model", "repeat", "fold"]).reset_index(drop=True)
+
+
+def summarise(folds: pd.DataFrame) -> pd.DataFrame:
+    """Mean, SD and paired t-test p-value against the best model, for every metric.
+
+    The best model of a metric has the highest mean; the others are compared with it on
+    the folds both have (paired, two-tailed). The best model's own p-value is NaN.
+    """
+    models = list(dict.fromkeys(folds["model"]))
+    out = pd.DataFrame({"model": models})
+    out["n_folds"] = [int((folds["model"] == m).sum()) for m in models]
+    keyed = folds.set_index(["model", "repeat", "fold"])
+    for metric in METRIC_NAMES:
+        means = keyed[metric].groupby(level="model").mean()
+        sds = keyed[metric].groupby(level="model").std(ddof=1)
+        best = means.idxmax()
+        out[f"{metric}_mean"] = [means[m] for m in models]
+        out[f"{metric}_sd"] = [sds[m] for m in models]
+        pvals = []
+        for m in models:
+            if m == best:
+                pvals.append(np.nan)
+                continue
+            pair = pd.concat([keyed.loc[m, metric], keyed.loc[best, metric]], axis=1).dropna()
+            if len(pair) < 2 or np.allclose(pair.iloc[:, 0] - pair.iloc[:, 1], 0):
+                pvals.append(np.nan)
+            else:
+                pvals.append(float(stats.ttest_rel(pair.iloc[:, 0], pair.iloc[:, 1]).pvalue))
+        out[f"{metric}_p_vs_best"] = pvals
+        out[f"{metric}_best"] = [m == best for m in models]
+    return out
+
+
+def summary_markdown(summary: pd.DataFrame, alpha: float = 0.05) -> str:
+    """Paper-style table: mean ± SD; bold = best, * = significantly worse than the best."""
+    lines = [
+        "| model | folds | " + " | ".join(TABLE_METRICS) + " |",
+        "|---|---|" + "---|" * len(TABLE_METRICS),
+    ]
+    for _, row in summary.iterrows():
+        cells = []
+        for m in TABLE_METRICS:
+            text = f"{row[f'{m}_mean']:.3f}±{row[f'{m}_sd']:.3f}"
+            if row[f"{m}_best"]:
+                text = f"**{text}**"
+            elif row[f"{m}_p_vs_best"] < alpha:
+                text += "*"
+            cells.append(text)
+        lines.append(f"| {row['model']} | {row['n_folds']} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(
+        f"Mean ± SD over folds. Bold: best model; *: worse than the best (paired two-tailed "
+        f"t-test over folds, p < {alpha})."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def plot_metrics(folds: pd.DataFrame, path: str | Path) -> None:
+    """One box plot per metric, one box per model."""
+    models = list(dict.fromkeys(folds["model"]))
+    fig, axes = plt.subplots(
+        1, len(TABLE_METRICS), figsize=(4 * len(TABLE_METRICS), 4), sharey=True
+    )
+    for ax, metric in zip(axes, TABLE_METRICS, strict=True):
+        ax.boxplot([folds.loc[folds["model"] == m, metric].dropna() for m in models])
+        ax.set_xticks(range(1, len(models) + 1), models, rotation=60, ha="right", fontsize=8)
+        ax.set_title(metric)
+        ax.set_ylim(0, 1)
+        ax.axhline(0.5, color="grey", lw=0.5, ls="--")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+
+
+def evaluate_models(metric_paths: list[str | Path], reference: str, outputs: dict) -> None:
+    """The evaluation stage: fold table, summary table (TSV and Markdown), box plots."""
+    folds = collect_fold_metrics(metric_paths)
+    if reference not in set(folds["model"]):
+        raise ValueError(
+            f"report model {reference!r} has no metrics; models: {sorted(set(folds['model']))}"
+        )
+    summary = summarise(folds)
+    write_tsv(folds, outputs["folds"])
+    write_tsv(summary, outputs["summary"])
+    with atomic_path(outputs["markdown"]) as tmp:
+        tmp.write_text(summary_markdown(summary))
+    plot_metrics(folds, outputs["boxplot"])

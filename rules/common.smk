@@ -1,0 +1,84 @@
+# Input helpers shared by all stages: paths resolved from the config, model lists,
+# per-rule parameters. No rules here.
+
+DEMO = "results/demo"
+
+
+def demo_enabled():
+    return bool(config["demo"]["enabled"])
+
+
+def cohort_input(key):
+    """Path of one cohort input file: the demo's when the demo is enabled, else the user's."""
+    demo_files = {
+        "participants": f"{DEMO}/participants.tsv",
+        "bfile": f"{DEMO}/genotypes",
+        "sumstats": f"{DEMO}/gwas_sumstats.tsv",
+        "gene_loc": f"{DEMO}/genes.loc",
+        "gmt": f"{DEMO}/pathways.gmt",
+        "subjects_dir": f"{DEMO}/freesurfer",
+    }
+    if demo_enabled():
+        return demo_files[key]
+    path = config["inputs"][key]
+    if not path:
+        raise WorkflowError(
+            f"config: demo.enabled is false but inputs.{key} is empty; "
+            "set it to your cohort's file (see config/examples/own-cohort.yaml)"
+        )
+    return path
+
+
+def bfile_parts(prefix):
+    return multiext(prefix, ".bed", ".bim", ".fam")
+
+
+def raw_bfile():
+    return bfile_parts(cohort_input("bfile"))
+
+
+def neuropathx_models():
+    return list(config["models"])
+
+
+def baseline_models():
+    return list(config["baselines"])
+
+
+def repeats():
+    return list(range(1, config["cv"]["repeats"] + 1))
+
+
+def folds():
+    return list(range(1, config["cv"]["folds"] + 1))
+
+
+def fold_dirs(models):
+    return expand(
+        "results/train/{model}/repeat{repeat}/fold{fold}",
+        model=models,
+        repeat=repeats(),
+        fold=folds(),
+    )
+
+
+def neuropathx_params(wildcards):
+    """The flat parameter dict of one NeuroPathX variant: model + training + overrides."""
+    params = dict(config["model"])
+    params.update(
+        {
+            k: v
+            for k, v in config["training"].items()
+            if k not in ("device", "threads", "gpus")
+        }
+    )
+    params.update(config["models"][wildcards.model])
+    return params
+
+
+def training_gpus():
+    """GPUs each training job asks the scheduler for (a CUDA device implies one)."""
+    gpus = config["training"].get("gpus", 0)
+    if config["training"]["device"] == "cuda":
+        gpus = max(gpus, 1)
+    return gpus

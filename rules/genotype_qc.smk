@@ -1,0 +1,41 @@
+# Stage 1: genotype quality control with PLINK 2 (plink1.9 for the sex check).
+
+
+rule genotype_qc:
+    input:
+        bfile_parts("results/genotype_qc/qc"),
+        "results/genotype_qc/qc_summary.tsv",
+
+
+rule run_genotype_qc:
+    input:
+        raw_bfile(),
+        participants=cohort_input("participants"),
+    output:
+        bfile_parts("results/genotype_qc/qc"),
+        removed_samples="results/genotype_qc/removed_samples.tsv",
+        removed_variants="results/genotype_qc/removed_variants.tsv",
+        summary=report(
+            "results/genotype_qc/qc_summary.tsv",
+            caption="../report/genotype_qc.rst",
+            category="1. Genotype QC",
+        ),
+        plots=report(
+            "results/genotype_qc/qc_plots.png",
+            caption="../report/genotype_qc.rst",
+            category="1. Genotype QC",
+        ),
+    log:
+        "results/logs/genotype_qc/genotype_qc.log",
+    benchmark:
+        "results/benchmarks/genotype_qc/genotype_qc.tsv"
+    conda:
+        "../envs/genetics.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        settings=config["genotype_qc"],
+    script:
+        "../workflow_scripts/genotype_qc.py"

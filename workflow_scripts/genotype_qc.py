@@ -1,0 +1,17 @@
+"""Snakemake adapter: genotype QC with PLINK 2 (neuropathx.genetics)."""
+
+from pathlib import Path
+
+from neuropathx.genetics.stage import run_genotype_qc
+from neuropathx.logs import log_to_file
+
+import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
+
+with log_to_file(snakemake.log[0]):  # noqa: F821
+    run_genotype_qc(
+        snakemake.input[0].removesuffix(".bed"),  # noqa: F821
+        Path(snakemake.output.summary).parent,  # noqa: F821
+        settings=snakemake.params.settings,  # noqa: F821
+        participants=snakemake.input.participants,  # noqa: F821
+        threads=snakemake.threads,  # noqa: F821
+    )

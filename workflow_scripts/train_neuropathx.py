@@ -1,0 +1,26 @@
+"""Snakemake adapter: train one NeuroPathX variant on one fold (neuropathx.training)."""
+
+from pathlib import Path
+
+from neuropathx.cohort import load_cohort
+from neuropathx.logs import log_to_file
+from neuropathx.splits import fold_roles
+from neuropathx.training import train_fold, write_fold_outputs
+
+import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
+
+smk = snakemake  # noqa: F821
+with log_to_file(smk.log[0]):
+    cohort = load_cohort(smk.input.subjects, smk.input.genetics, smk.input.imaging)
+    roles = fold_roles(
+        smk.input.splits, cohort.subjects, int(smk.wildcards.repeat), int(smk.wildcards.fold)
+    )
+    result = train_fold(
+        cohort,
+        roles,
+        smk.params.model_params,
+        seed=smk.params.seed,
+        device=smk.params.device,
+        threads=smk.threads,
+    )
+    write_fold_outputs(result, Path(smk.output.metrics).parent)
