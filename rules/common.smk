@@ -8,6 +8,20 @@ def demo_enabled():
     return bool(config["demo"]["enabled"])
 
 
+def check_inputs():
+    """Fail at parse time, naming every missing key, when the user's inputs are incomplete."""
+    if demo_enabled():
+        return
+    empty = [f"inputs.{k}" for k, v in config["inputs"].items() if not v]
+    if config["imaging"]["input"] == "volumetric":
+        empty = [k for k in empty if k != "inputs.subjects_dir"]
+    if empty:
+        raise WorkflowError(
+            f"config: demo.enabled is false but {', '.join(empty)} not set; point them at "
+            "your cohort's files (see config/examples/own-cohort.yaml)"
+        )
+
+
 def cohort_input(key):
     """Path of one cohort input file: the demo's when the demo is enabled, else the user's."""
     demo_files = {
@@ -18,15 +32,7 @@ def cohort_input(key):
         "gmt": f"{DEMO}/pathways.gmt",
         "subjects_dir": f"{DEMO}/freesurfer",
     }
-    if demo_enabled():
-        return demo_files[key]
-    path = config["inputs"][key]
-    if not path:
-        raise WorkflowError(
-            f"config: demo.enabled is false but inputs.{key} is empty; "
-            "set it to your cohort's file (see config/examples/own-cohort.yaml)"
-        )
-    return path
+    return demo_files[key] if demo_enabled() else config["inputs"][key]
 
 
 def bfile_parts(prefix):
@@ -82,3 +88,6 @@ def training_gpus():
     if config["training"]["device"] == "cuda":
         gpus = max(gpus, 1)
     return gpus
+
+
+check_inputs()

@@ -30,14 +30,21 @@ def _write(tmp_path, n=30, drop_gen=(), drop_img=(), nan_img=(), extra_img=(), q
     img.to_csv(tmp_path / "imaging.tsv", sep="\t", index=False)
     fam = pd.DataFrame({"fid": gen_ids, "iid": gen_ids, "p": 0, "m": 0, "s": 2, "ph": -9})
     fam.to_csv(tmp_path / "qc.fam", sep=" ", header=False, index=False)
-    out = {k: tmp_path / "out" / f"{k}.tsv" for k in ("subjects", "genetics", "imaging", "splits", "exclusions")}
+    names = ("subjects", "genetics", "imaging", "splits", "exclusions")
+    out = {k: tmp_path / "out" / f"{k}.tsv" for k in names}
     return ids, out
 
 
 def _build(tmp_path, out):
     build_cohort(
-        tmp_path / "participants.tsv", tmp_path / "genetics.tsv", tmp_path / "imaging.tsv",
-        tmp_path / "qc.fam", out, CODING, CV, seed=7,
+        tmp_path / "participants.tsv",
+        tmp_path / "genetics.tsv",
+        tmp_path / "imaging.tsv",
+        tmp_path / "qc.fam",
+        out,
+        CODING,
+        CV,
+        seed=7,
     )
 
 

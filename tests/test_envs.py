@@ -1,0 +1,79 @@
+"""Every job-running rule names a conda env; env pins agree with pyproject.toml."""
+
+import re
+import tomllib
+
+import pytest
+import yaml
+from conftest import REPO
+
+# conda package name -> PyPI name, where they differ; None: not a Python package pin.
+CONDA_TO_PYPI = {"pytorch": "torch", "python": None, "pip": None, "plink": None, "plink2": None}
+ACTIONS = ("script:", "shell:", "run:", "wrapper:", "notebook:")
+
+
+def _pyproject_pins():
+    data = tomllib.loads((REPO / "pyproject.toml").read_text())
+    reqs = list(data["project"]["dependencies"])
+    for extra in data["project"]["optional-dependencies"].values():
+        reqs += extra
+    pins = {}
+    for req in reqs:
+        name, sep, version = req.partition("==")
+        assert sep, f"pyproject.toml: {req!r} is not an exact pin"
+        pins[name.lower()] = version
+    return pins
+
+
+def _rule_blocks():
+    for path in sorted((REPO / "rules").glob("*.smk")):
+        text = path.read_text()
+        for match in re.finditer(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", text, re.M):
+            yield path, match.group(1), match.group(2)
+
+
+def _env_deps(path):
+    env = yaml.safe_load(path.read_text())
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            for pip_dep in dep.get("pip", []):
+                name, sep, version = pip_dep.partition("==")
+                yield name, version if sep else None, "pip"
+        else:
+            name, _, version = dep.partition("=")
+            yield name, version or None, "conda"
+
+
+def test_every_job_rule_has_an_existing_conda_env():
+    checked = 0
+    for path, rule, body in _rule_blocks():
+        if not any(a in body for a in ACTIONS):
+            continue  # target rules run no job
+        env = re.search(r"conda:\n\s+\"([^\"]+)\"", body)
+        assert env, f"{path.name}: rule {rule} has no conda: env"
+        assert (path.parent / env.group(1)).resolve().exists(), f"rule {rule}: {env.group(1)}"
+        checked += 1
+    assert checked >= 10
+
+
+@pytest.mark.parametrize("env", sorted(p.name for p in (REPO / "envs").glob("*.yaml")))
+def test_env_pins_are_exact_and_agree_with_pyproject(env):
+    pins = _pyproject_pins()
+    compared = 0
+    for name, version, kind in _env_deps(REPO / "envs" / env):
+        assert version, f"envs/{env}: {name} is not pinned"
+        assert "*" not in version and "<" not in version and ">" not in version
+        pypi = CONDA_TO_PYPI.get(name, name) if kind == "conda" else name
+        if pypi is None or pypi.lower() not in pins:
+            continue
+        assert version == pins[pypi.lower()], (
+            f"envs/{env}: {name}={version}, pyproject {pins[pypi.lower()]}"
+        )
+        compared += 1
+    assert compared >= 3, f"envs/{env} shares too few pins with pyproject.toml"
+
+
+def test_python_env_pins_cover_what_the_library_imports():
+    pins = _pyproject_pins()
+    for pkg in ("torch", "snakemake", "pandas-plink-ng", "nilearn", "msprime", "numpy"):
+        assert pkg in pins

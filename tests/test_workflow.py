@@ -1,0 +1,189 @@
+"""Workflow tests: lint, formatting, dry runs, and the whole pipeline on the tiny demo."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from workflow_helpers import REPO, copy_workflow, run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+STAGE_RULES = (
+    "demo_cohort",
+    "run_genotype_qc",
+    "score_pathways",
+    "extract_imaging_features",
+    "build_cohort",
+    "train_neuropathx",
+    "train_baseline",
+    "evaluate_models",
+    "association_report",
+    "resolved_config",
+)
+
+
+def test_snakemake_lint_is_clean():
+    result = run_snakemake(REPO, "--lint")
+    assert result.returncode == 0, result.stdout
+    assert "Congratulations, your workflow is in a good condition" in result.stdout
+
+
+def test_snakefmt_check_is_clean():
+    exe = Path(sys.executable).with_name("snakefmt")
+    result = subprocess.run([str(exe), "--check", str(REPO)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_dry_run_of_default_config_lists_every_stage(tmp_path):
+    work = copy_workflow(tmp_path / "wf")
+    result = run_snakemake(work, "-n", "--quiet", "rules")
+    assert result.returncode == 0, result.stdout
+    for rule in STAGE_RULES:
+        assert rule in result.stdout, f"{rule} missing from the dry run"
+    # 3 NeuroPathX variants + 4 baselines, 1 repeat x 5 folds
+    counts = dict(
+        line.split()
+        for line in result.stdout.splitlines()
+        if len(line.split()) == 2 and line.split()[1].isdigit()
+    )
+    assert counts.get("train_neuropathx") == "15" and counts.get("train_baseline") == "20"
+
+
+def test_own_cohort_config_without_inputs_fails_with_a_clear_message(tmp_path):
+    work = copy_workflow(tmp_path / "wf")
+    (work / "own.yaml").write_text("demo:\n  enabled: false\n")
+    result = run_snakemake(work, "-n", "--configfile", "own.yaml")
+    assert result.returncode != 0
+    assert "inputs.participants, inputs.bfile" in result.stdout
+
+
+def test_invalid_config_is_rejected_before_any_job(tmp_path):
+    work = copy_workflow(tmp_path / "wf")
+    (work / "bad.yaml").write_text("cv:\n  folds: 1\n")
+    result = run_snakemake(work, "-n", "--configfile", "bad.yaml")
+    assert result.returncode != 0
+    assert "folds" in result.stdout and "minimum" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """The whole pipeline on config/tiny.yaml, once for all the tests below."""
+    work = copy_workflow(tmp_path_factory.mktemp("tiny") / "wf")
+    result = run_snakemake(work, "--cores", "2", "--configfile", "config/tiny.yaml")
+    if result.returncode != 0:
+        logs = "\n".join(
+            f"== {p}\n{p.read_text()[-3000:]}" for p in (work / "results" / "logs").rglob("*.log")
+        )
+        pytest.fail(f"tiny demo failed:\n{result.stdout[-6000:]}\n{logs}")
+    return work
+
+
+def _tsv(work, rel):
+    return pd.read_csv(work / rel, sep="\t", dtype={"participant_id": str})
+
+
+def test_tiny_every_stage_produced_its_outputs(tiny_run):
+    manifest = (REPO / "tests" / "data" / "tiny_manifest.txt").read_text().split()
+    produced = sorted(
+        str(p.relative_to(tiny_run))
+        for p in (tiny_run / "results").rglob("*")
+        if p.is_file()
+        and "/demo/freesurfer/" not in str(p)
+        and "/logs/" not in str(p)
+        and "/benchmarks/" not in str(p)
+    )
+    assert produced == sorted(manifest)
+
+
+def test_tiny_every_subject_accounted_for(tiny_run):
+    participants = _tsv(tiny_run, "results/demo/participants.tsv")
+    subjects = _tsv(tiny_run, "results/cohort/subjects.tsv")
+    exclusions = _tsv(tiny_run, "results/cohort/exclusions.tsv")
+    assert set(subjects["participant_id"]) | set(exclusions["participant_id"]) >= set(
+        participants["participant_id"]
+    )
+    assert set(subjects["participant_id"]).isdisjoint(exclusions["participant_id"])
+    qc = _tsv(tiny_run, "results/genotype_qc/qc_summary.tsv")
+    removed = _tsv(tiny_run, "results/genotype_qc/removed_samples.tsv")
+    fam = pd.read_csv(tiny_run / "results/genotype_qc/qc.fam", sep=r"\s+", header=None)
+    assert len(fam) + len(removed) == len(participants)
+    assert qc["samples_removed"].sum() == len(removed)
+
+
+def test_tiny_tables_are_complete(tiny_run):
+    genetics = _tsv(tiny_run, "results/cohort/genetics.tsv")
+    imaging = _tsv(tiny_run, "results/cohort/imaging.tsv")
+    assert not genetics.isna().any().any() and not imaging.isna().any().any()
+    assert imaging.shape[1] == 1 + 68 * 4
+    assert genetics.shape[1] >= 3
+    assert list(genetics["participant_id"]) == list(imaging["participant_id"])
+
+
+def test_tiny_training_outputs_per_fold(tiny_run):
+    config = yaml.safe_load((tiny_run / "results/config/resolved_config.yaml").read_text())
+    splits = _tsv(tiny_run, "results/cohort/splits.tsv")
+    for model in [*config["models"], *config["baselines"]]:
+        for fold in (1, 2):
+            d = tiny_run / f"results/train/{model}/repeat1/fold{fold}"
+            metrics = json.loads((d / "metrics.json").read_text())
+            for key in ("accuracy", "sensitivity", "specificity", "auc", "f1"):
+                assert 0.0 <= metrics[key] <= 1.0, (model, key, metrics[key])
+            pred = _tsv(tiny_run, d / "predictions.tsv")
+            test_ids = splits.query(f"repeat == 1 and fold == {fold} and role == 'test'")
+            assert sorted(pred.loc[pred["split"] == "test", "participant_id"]) == sorted(
+                test_ids["participant_id"]
+            )
+            if model in config["models"]:
+                with np.load(d / "attention.npz", allow_pickle=False) as att:
+                    a = att["attention"]
+                    assert a.dtype == np.float16 and a.shape[0] == len(test_ids)
+                    assert ((a >= 0) & (a < 1)).all()
+
+
+def test_tiny_report_and_provenance(tiny_run):
+    links = _tsv(tiny_run, "results/report/top_links.tsv")
+    assert len(links) == 10 and links["p_perm"].between(0, 1).all()
+    truth = _tsv(tiny_run, "results/report/truth_recovery.tsv")
+    assert len(truth) >= 2
+    report = (tiny_run / "results/report/report.md").read_text()
+    assert "Recovery of the planted truth" in report
+    versions = _tsv(tiny_run, "results/config/package_versions.tsv").set_index("software")
+    assert versions.loc["torch", "version"].startswith("2.13.0")
+
+
+def test_tiny_rerun_has_nothing_to_do(tiny_run):
+    result = run_snakemake(tiny_run, "-n", "--configfile", "config/tiny.yaml")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout
+
+
+def test_tiny_rerun_of_one_stage(tiny_run):
+    scores = (tiny_run / "results/pathway_scores/pathway_scores.tsv").read_bytes()
+    result = run_snakemake(
+        tiny_run,
+        "--cores",
+        "2",
+        "--configfile",
+        "config/tiny.yaml",
+        "--forcerun",
+        "score_pathways",
+        "--until",
+        "score_pathways",
+    )
+    assert result.returncode == 0, result.stdout
+    assert (tiny_run / "results/pathway_scores/pathway_scores.tsv").read_bytes() == scores
+
+
+def test_html_report_bundles_figures(tiny_run):
+    result = run_snakemake(tiny_run, "--configfile", "config/tiny.yaml", "--report", "report.zip")
+    assert result.returncode == 0, result.stdout
+    assert (tiny_run / "report.zip").stat().st_size > 10_000
+    shutil.rmtree(tiny_run / ".snakemake" / "log", ignore_errors=True)
