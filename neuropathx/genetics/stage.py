@@ -1,0 +1,198 @@
+"""Entry points of the genotype_qc and pathway_scores stages (called by the Snakemake rules)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from neuropathx.errors import InputError
+from neuropathx.genetics.clumping import DEFAULT_CLUMP, clump_sumstats
+from neuropathx.genetics.mapping import (
+    map_snps_to_genes,
+    pathway_table,
+    pathway_weights,
+    read_gene_loc,
+    read_gmt,
+)
+from neuropathx.genetics.plink_cli import run_plink
+from neuropathx.genetics.plink_io import open_fileset
+from neuropathx.genetics.qc import QC_DEFAULTS, run_qc_steps, summary_table
+from neuropathx.genetics.qc_plots import plot_qc
+from neuropathx.genetics.scoring import score_pathways
+from neuropathx.genetics.sumstats import DEFAULT_COLUMNS, harmonise, outcome_summary, read_sumstats
+from neuropathx.io import read_tsv, write_tsv
+
+log = logging.getLogger(__name__)
+
+SCORE_DEFAULTS = {
+    "columns": DEFAULT_COLUMNS,
+    "effect_type": "beta",
+    "match_by": "chrpos",
+    "drop_ambiguous": True,
+    "p_threshold": 0.1,
+    "clump": DEFAULT_CLUMP,
+    "gene_border_kb": {"upstream": 0, "downstream": 0},
+    "gene_id": "symbol",
+    "min_genes": 5,
+    "max_genes": 500,
+    "min_snps": 1,
+    "missing_genotypes": "mean_impute",
+}
+
+
+def _merge(defaults: dict, settings: dict) -> dict:
+    """Settings over defaults, one level of nested dicts merged key by key."""
+    merged = dict(defaults)
+    for key, value in settings.items():
+        if isinstance(value, dict) and isinstance(defaults.get(key), dict):
+            merged[key] = {**defaults[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_plink_table(path: str) -> pd.DataFrame:
+    table = pd.read_csv(path, sep="\t", dtype={"IID": str, "ID": str})
+    return table.rename(columns=lambda c: c.lstrip("#"))
+
+
+def _controls(participants: str | None, needed: bool) -> list[str] | None:
+    if not needed:
+        return None
+    if participants is None:
+        raise InputError(None, "hwe_controls_only is set but no participants table was given")
+    table = read_tsv(participants, required=["participant_id", "diagnosis"], dtype=str)
+    return list(table.loc[table["diagnosis"] == "control", "participant_id"])
+
+
+def run_genotype_qc(
+    bfile: str,
+    out_dir: str,
+    *,
+    settings: dict,
+    participants: str | None = None,
+    threads: int = 1,
+) -> None:
+    """QC a PLINK fileset: writes qc.bed/.bim/.fam, removal tables, summary and plots."""
+    s = _merge(QC_DEFAULTS, settings)
+    out = Path(out_dir)
+    log_dir = out / "plink_logs"
+    out.mkdir(parents=True, exist_ok=True)
+    fileset = open_fileset(bfile)
+    controls = _controls(participants, bool(s["hwe_controls_only"]))
+    with tempfile.TemporaryDirectory(dir=out, prefix=".qc_work_") as tmp:
+        work = Path(tmp)
+        miss = run_plink(
+            ["--bfile", bfile, "--missing"], work / "input_missingness", log_dir, threads=threads
+        )
+        smiss = _read_plink_table(f"{miss}.smiss")
+        vmiss = _read_plink_table(f"{miss}.vmiss")
+        state = run_qc_steps(fileset, work, log_dir, s, controls, threads)
+        final = run_plink(
+            state.filter_args() + ["--make-bed"], work / "qc", log_dir, threads=threads
+        )
+        for ext in ("bed", "bim", "fam"):
+            os.replace(f"{final}.{ext}", out / f"qc.{ext}")
+    write_tsv(
+        pd.DataFrame(state.removed_samples, columns=["FID", "IID", "step", "reason"]),
+        out / "removed_samples.tsv",
+    )
+    write_tsv(
+        pd.DataFrame(state.removed_variants, columns=["ID", "step", "reason"]),
+        out / "removed_variants.tsv",
+    )
+    write_tsv(summary_table(state), out / "qc_summary.tsv")
+    plot_qc(smiss, vmiss, state.het, s, out / "qc_plots.png")
+    log.info(
+        "QC kept %d/%d samples, %d/%d variants",
+        len(state.samples),
+        fileset.n_samples,
+        len(state.variants),
+        fileset.n_variants,
+    )
+
+
+def build_pathway_scores(
+    bfile: str,
+    sumstats: str,
+    gene_loc: str,
+    gmt: str,
+    out_dir: str,
+    *,
+    settings: dict,
+    threads: int = 1,
+) -> None:
+    """Harmonise, clump, map SNPs to pathways and score every subject on every kept pathway."""
+    s = _merge(SCORE_DEFAULTS, settings)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    fileset = open_fileset(bfile)
+    gwas = read_sumstats(
+        sumstats, s["columns"], effect_type=s["effect_type"], match_by=s["match_by"]
+    )
+    harmonised, outcome = harmonise(
+        gwas, fileset.bim, match_by=s["match_by"], drop_ambiguous=bool(s["drop_ambiguous"])
+    )
+    counts = outcome_summary(outcome)
+    write_tsv(counts, out / "harmonisation_summary.tsv")
+    write_tsv(harmonised, out / "harmonised_sumstats.tsv")
+    if harmonised.empty:
+        detail = ", ".join(f"{r.outcome}={r.n}" for r in counts.itertuples() if r.n)
+        raise InputError(sumstats, f"no SNP survived harmonisation against {bfile}.bim ({detail})")
+
+    with tempfile.TemporaryDirectory(dir=out, prefix=".clump_work_") as tmp:
+        clumped = clump_sumstats(
+            bfile,
+            harmonised,
+            tmp,
+            out / "plink_logs",
+            clump=s["clump"],
+            p_threshold=float(s["p_threshold"]),
+            threads=threads,
+        )
+    write_tsv(clumped, out / "clumped_snps.tsv")
+    if clumped.empty:
+        raise InputError(sumstats, f"no SNP with P < {s['p_threshold']} left after clumping")
+
+    loc = read_gene_loc(gene_loc)
+    gene_sets = read_gmt(gmt)
+    border = s["gene_border_kb"]
+    snp_genes = map_snps_to_genes(
+        clumped,
+        loc,
+        upstream_kb=border["upstream"],
+        downstream_kb=border["downstream"],
+        gene_id=s["gene_id"],
+    )
+    rows, summary = pathway_table(
+        snp_genes,
+        clumped,
+        gene_sets,
+        loc,
+        gene_id=s["gene_id"],
+        min_genes=int(s["min_genes"]),
+        max_genes=int(s["max_genes"]),
+        min_snps=int(s["min_snps"]),
+        gmt_path=gmt,
+    )
+    write_tsv(rows, out / "snp_gene_pathway.tsv")
+    write_tsv(summary, out / "pathway_summary.tsv")
+    kept = list(summary.loc[summary["kept"], "pathway"])
+    if not kept:
+        raise InputError(
+            gmt,
+            f"no pathway passed the size and SNP-count filters; see {out / 'pathway_summary.tsv'}",
+        )
+    scores = score_pathways(
+        fileset,
+        pathway_weights(rows, kept),
+        kept,
+        missing_mode=s["missing_genotypes"],
+        threads=threads,
+    )
+    write_tsv(scores, out / "pathway_scores.tsv")
+    log.info("scored %d subjects on %d pathways", len(scores), len(kept))

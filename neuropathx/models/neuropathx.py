@@ -1,0 +1,248 @@
+"""NeuroPathX: pathway-guided cross-attention between genetic pathways and brain regions.
+
+Queries come from the pathway scores, keys and values from the regional imaging measures
+(METHOD.md §2). The module is pure: no I/O, no training logic.
+
+Where the released reference code (Wang et al., MICCAI 2025) differs from the paper:
+
+* Its block meant to activate the key (``self.key_relu``) is applied to the *query* a second
+  time (``query_matrix = self.key_relu(query_matrix)``), so the released model computes
+  ``Q = LeakyReLU(LeakyReLU(BN(p W_q1)) W_q2)`` and ``K = BN(I W_k)`` with no activation.
+  We follow the paper / METHOD.md by default (``Q = LeakyReLU(BN(p W_q1)) W_q2``,
+  ``K = BN(I W_k)``); ``reference_query_activation=True`` adds the second activation on the
+  query to reproduce the released behaviour.
+* Batch normalisation of queries, keys and values follows the reference: one BatchNorm per
+  channel shared by all pathways (queries, statistics over batch x pathways) or all regions
+  (keys and values, statistics over batch x regions). Pathway scores are z-scored per
+  pathway beforehand, so the shared statistics match the intent of one embedding shared
+  across pathways.
+* The query/key/value projections have no bias, as in the reference (a bias before a
+  BatchNorm cancels anyway).
+
+Scores are computed from exact low-rank factors (:meth:`NeuroPathX.score_factors`, keys are
+an affine map of the F measures); :meth:`NeuroPathX.objective_terms` gives the training
+objective's inputs without storing the (B, P, R) attention (``attention_core``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from neuropathx.models.attention_core import attention_terms
+from neuropathx.models.losses import LOG_CLAMP
+
+
+@dataclass
+class NeuroPathXConfig:
+    """Shape and width settings of :class:`NeuroPathX` (reference widths as defaults)."""
+
+    n_pathways: int
+    n_regions: int
+    n_measures: int = 4
+    d_q: int = 32
+    d_qk: int = 32
+    d_v: int = 8
+    hidden: int = 24
+    dropout: float = 0.5
+    softsign_c: float = 0.5
+    gamma: float = 1.0
+    leaky_slope: float = 0.2
+    reference_query_activation: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("n_pathways", "n_regions", "n_measures", "d_q", "d_qk", "d_v", "hidden"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"NeuroPathXConfig.{name} must be a positive int, got {value!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"NeuroPathXConfig.dropout must be in [0, 1), got {self.dropout!r}")
+        if self.softsign_c <= 0 or self.gamma <= 0:
+            raise ValueError("NeuroPathXConfig.softsign_c and gamma must be positive")
+
+    @property
+    def attention_scale(self) -> float:
+        """The divisor ``γ·√P/2`` applied to the query-key scores."""
+        return self.gamma * math.sqrt(self.n_pathways) / 2.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class NeuroPathX(nn.Module):
+    """Cross-attention from pathway queries to region keys/values, then an MLP head.
+
+    ``forward(genetics (B, P), imaging (B, R, F))`` returns ``(logits (B,), attention
+    (B, P, R) in [0, 1), fused X_IGC (B, P))``.
+    """
+
+    def __init__(self, config: NeuroPathXConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.query_in = nn.Linear(1, c.d_q, bias=False)  # W_q1, one pathway scalar -> d_q
+        self.query_norm = nn.BatchNorm1d(c.d_q)
+        self.query_out = nn.Linear(c.d_q, c.d_qk, bias=False)  # W_q2
+        self.key = nn.Linear(c.n_measures, c.d_qk, bias=False)  # W_k
+        self.key_norm = nn.BatchNorm1d(c.d_qk)
+        self.value_in = nn.Linear(c.n_measures, c.d_v, bias=False)  # W_v1
+        self.value_norm = nn.BatchNorm1d(c.d_v)
+        self.value_out = nn.Linear(c.d_v, 1, bias=False)  # W_v2
+        self.fused_norm = nn.BatchNorm1d(c.n_pathways)
+        self.head_hidden = nn.Linear(c.n_pathways, c.hidden)
+        self.head_norm = nn.BatchNorm1d(c.hidden)
+        self.head_out = nn.Linear(c.hidden, 1)
+        self.dropout = nn.Dropout(c.dropout)
+        for layer in (self.query_in, self.query_out, self.key, self.value_in, self.head_hidden):
+            nn.init.xavier_uniform_(layer.weight)
+        nn.init.zeros_(self.head_hidden.bias)
+
+    def _leaky(self, x: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(x, self.config.leaky_slope)
+
+    def keys(self, imaging: torch.Tensor) -> torch.Tensor:
+        """K = BN(I W_k), (B, R, d_qk); statistics over batch x regions (used in tests)."""
+        b, r, _ = imaging.shape
+        k = self.key(imaging).reshape(b * r, -1)
+        return self.key_norm(k).view(b, r, -1)
+
+    def values(self, imaging: torch.Tensor) -> torch.Tensor:
+        """V = LeakyReLU(BN(I W_v1)) W_v2, (B, R)."""
+        b, r, _ = imaging.shape
+        v = self.value_norm(self.value_in(imaging).reshape(b * r, -1)).view(b, r, -1)
+        return self.value_out(self._leaky(v)).squeeze(-1)
+
+    def queries(self, genetics: torch.Tensor) -> torch.Tensor:
+        """Q (B, P, d_qk), computed directly (used in tests)."""
+        b, p = genetics.shape
+        h = self.query_norm(self.query_in(genetics.reshape(b * p, 1)))
+        q = self.query_out(self._leaky(h)).view(b, p, -1)
+        if self.config.reference_query_activation:
+            q = self._leaky(q)
+        return q
+
+    def score_factors(
+        self, genetics: torch.Tensor, imaging: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Exact low-rank factors of the scores: ``Q Kᵀ = Qt It``, Qt (B, P, F+1), It (B, F+1, R).
+
+        BatchNorm is a per-channel affine map, so ``K = I W_k diag(s) + 1 bᵀ`` with the
+        scale ``s`` and shift ``b`` of the key norm (batch statistics of ``I W_k`` obtained
+        from the mean and covariance of I, differentiably). Likewise the query norm acts on
+        ``p w`` whose statistics are ``w`` times those of the pathway scores.
+        """
+        b, p = genetics.shape
+        _, r, nf = imaging.shape
+        flat = imaging.reshape(b * r, nf)
+        mean_i = flat.mean(0)
+        centred = flat - mean_i
+        cov_i = centred.T @ centred / (b * r)
+        w_k = self.key.weight  # (d_qk, F)
+        key_scale, key_shift = _norm_affine(
+            self.key_norm, w_k @ mean_i, ((w_k @ cov_i) * w_k).sum(1), b * r
+        )
+        w_tilde = torch.cat([w_k * key_scale[:, None], key_shift[:, None]], 1)  # (d_qk, F+1)
+        # query: BN(p w) has mean w·mean(p) and variance w²·var(p)
+        scores = genetics.reshape(-1)
+        var_p, mean_p = torch.var_mean(scores, correction=0)
+        w_q = self.query_in.weight[:, 0]  # (d_q,)
+        q_scale, q_shift = _norm_affine(self.query_norm, w_q * mean_p, w_q * w_q * var_p, b * p)
+        a, c = w_q * q_scale, q_shift
+        h = self._leaky(torch.addcmul(c, scores[:, None], a))  # (B·P, d_q)
+        if self.config.reference_query_activation:
+            qt = self._leaky(h @ self.query_out.weight.T) @ w_tilde
+        else:
+            qt = h @ (self.query_out.weight.T @ w_tilde)
+        ones = imaging.new_ones(b, 1, r)
+        it = torch.cat([imaging.transpose(1, 2), ones], 1)  # (B, F+1, R)
+        return qt.view(b, p, nf + 1), it
+
+    def attention(self, genetics: torch.Tensor, imaging: torch.Tensor) -> torch.Tensor:
+        """A = S / (|S| + c) with S = ReLU(Q Kᵀ) / (γ√P/2), shape (B, P, R)."""
+        qt, it = self.score_factors(genetics, imaging)
+        return _softsign_attention(torch.bmm(qt, it), self.softsign_k)
+
+    @property
+    def softsign_k(self) -> float:
+        """``c·γ√P/2``: A = r / (r + k) with r = ReLU(Q Kᵀ)."""
+        return self.config.softsign_c * self.config.attention_scale
+
+    def head(self, fused: torch.Tensor) -> torch.Tensor:
+        """Logits (B,) from the fused representation X_IGC (B, P)."""
+        x = self.dropout(self._leaky(self.fused_norm(fused)))
+        x = self.dropout(self._leaky(self.head_norm(self.head_hidden(x))))
+        return self.head_out(x).squeeze(-1)
+
+    def forward(
+        self, genetics: torch.Tensor, imaging: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Logits (B,), attention (B, P, R) and the fused representation X_IGC (B, P)."""
+        attention = self.attention(genetics, imaging)
+        fused = torch.bmm(attention, self.values(imaging).unsqueeze(-1)).squeeze(-1)  # (B, P)
+        return self.head(fused), attention, fused
+
+    def objective_terms(
+        self, genetics: torch.Tensor, imaging: torch.Tensor, rho: float, eps: float = LOG_CLAMP
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What the losses need, without storing A: logits (B,), row sums ``A 1_R`` (B, P)
+        and the sparsity KL summed over the batch (scalar). Same parameters and random
+        draws as :meth:`forward`."""
+        qt, it = self.score_factors(genetics, imaging)
+        rows, fused, kl_sum = attention_terms(
+            qt, it, self.values(imaging), self.softsign_k, rho, eps
+        )
+        return self.head(fused), rows, kl_sum
+
+
+def _norm_affine(
+    norm: nn.BatchNorm1d, mean: torch.Tensor, var: torch.Tensor, n: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scale and shift equal to ``norm`` applied to an input with batch ``mean`` and biased
+    ``var`` over ``n`` rows; updates the running statistics exactly as BatchNorm1d does."""
+    if norm.training or norm.running_mean is None:
+        if norm.training and norm.track_running_stats:
+            with torch.no_grad():
+                norm.num_batches_tracked.add_(1)
+                m = norm.momentum
+                m = 1.0 / float(norm.num_batches_tracked) if m is None else m
+                norm.running_mean.mul_(1 - m).add_(mean.detach(), alpha=m)
+                norm.running_var.mul_(1 - m).add_(var.detach(), alpha=m * n / max(n - 1, 1))
+    else:
+        mean, var = norm.running_mean, norm.running_var
+    scale = torch.rsqrt(var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    shift = -mean * scale
+    if norm.bias is not None:
+        shift = shift + norm.bias
+    return scale, shift
+
+
+def _softsign_attention(scores: torch.Tensor, c_scaled: float) -> torch.Tensor:
+    """ReLU, scale and soft-sign in one step: ``A = r / (r + c·scale)`` with r = ReLU(scores).
+
+    Equal to ``S / (|S| + c)`` with ``S = r / scale``; fused to save passes over (B, P, R).
+    """
+    return _SoftsignAttention.apply(scores, c_scaled)
+
+
+class _SoftsignAttention(torch.autograd.Function):
+    """A = r/(r + k), r = ReLU(x); dA/dx = (1 - A)² / k where x > 0, computed from A alone."""
+
+    @staticmethod
+    def forward(ctx, scores: torch.Tensor, k: float) -> torch.Tensor:
+        r = scores.clamp_min(0.0)
+        a = r / (r + k)
+        ctx.save_for_backward(a)
+        ctx.k = k
+        return a
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (a,) = ctx.saved_tensors
+        g = torch.rsub(a, 1.0).square_().mul_(grad).masked_fill_(a <= 0, 0.0)
+        return g.mul_(1.0 / ctx.k), None

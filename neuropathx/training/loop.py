@@ -1,0 +1,312 @@
+"""Per-fold training: AdamW, early stopping on the validation set, one final test pass."""
+
+from __future__ import annotations
+
+import os
+import random
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.utils.deterministic
+from scipy.stats import rankdata
+
+from neuropathx.cohort import CohortArrays
+from neuropathx.metrics import binary_metrics
+from neuropathx.models.losses import neuropathx_loss
+from neuropathx.models.neuropathx import NeuroPathX, NeuroPathXConfig
+from neuropathx.training.config import LossParams, TrainingParams
+from neuropathx.training.preprocess import Standardiser, fold_masks
+
+EVAL_CHUNK = 4096  # subjects per forward pass when evaluating
+HISTORY_COLUMNS = ["epoch", "loss_total", "loss_bce", "loss_sp", "loss_path", "val_loss", "val_auc"]
+
+
+class FoldData(NamedTuple):
+    """Standardised tensors of one part of a fold, on the training device."""
+
+    genetics: torch.Tensor  # (N, P) float32
+    imaging: torch.Tensor  # (N, R, F) float32
+    labels: torch.Tensor  # (N,) float32, 1 = patient
+
+
+@dataclass
+class FoldResult:
+    """Everything one trained fold produces (written by ``write_fold_outputs``)."""
+
+    state_dict: dict[str, torch.Tensor]
+    model_config: dict
+    params: dict
+    scaler: Standardiser
+    predictions: pd.DataFrame  # participant_id, split, label, probability
+    metrics: dict
+    history: pd.DataFrame
+    attention: np.ndarray  # (n_test, P, R) float32, test subjects in cohort order
+    test_subjects: np.ndarray
+    test_labels: np.ndarray
+    pathways: list[str]
+    regions: list[str]
+    measures: list[str]
+    seed: int
+
+
+def set_seed(seed: int) -> None:
+    """Seed python, numpy and torch (CPU and CUDA) once per fold."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 (legacy global RNG, for third-party code)
+    torch.manual_seed(seed)
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` → cuda if available, else cpu; asking for cuda without one is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} requested but no CUDA device is available")
+        return torch.device(device)
+    if device == "cpu":
+        return torch.device("cpu")
+    raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
+
+
+@contextmanager
+def deterministic_algorithms():
+    """Use deterministic kernels inside the block, restoring the previous setting after."""
+    before = torch.are_deterministic_algorithms_enabled()
+    fill_before = torch.utils.deterministic.fill_uninitialized_memory
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    # filling every new tensor with NaN costs a third of an epoch and adds no determinism
+    torch.utils.deterministic.fill_uninitialized_memory = False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before)
+        torch.utils.deterministic.fill_uninitialized_memory = fill_before
+
+
+def batch_slices(n: int, batch_size: int) -> list[slice]:
+    """Consecutive batches; a last batch of one subject joins the previous one (BatchNorm)."""
+    bounds = list(range(0, n, batch_size)) + [n]
+    if len(bounds) > 2 and bounds[-1] - bounds[-2] == 1:
+        del bounds[-2]
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def run_epoch(
+    model: NeuroPathX,
+    optimizer: torch.optim.Optimizer,
+    data: FoldData,
+    loss: LossParams,
+    *,
+    pos_weight: float,
+    batch_size: int,
+    generator: torch.Generator,
+) -> dict[str, float]:
+    """One pass over shuffled training data; returns subject-weighted mean loss terms."""
+    model.train()
+    n = len(data.labels)
+    order = torch.randperm(n, generator=generator).to(data.labels.device)
+    sums = torch.zeros(4, dtype=torch.float64, device=data.labels.device)
+    for part in batch_slices(n, batch_size):
+        idx = order[part]
+        logits, attention, _ = model(data.genetics[idx], data.imaging[idx])
+        terms = neuropathx_loss(
+            logits,
+            attention,
+            data.labels[idx],
+            pos_weight=pos_weight,
+            lambda_sp=loss.lambda_sp,
+            lambda_path=loss.lambda_path,
+            rho=loss.rho,
+            path_metric=loss.path_metric,
+            path_pairs=loss.path_pairs,
+            min_batch_for_reg=loss.min_batch_for_reg,
+            generator=generator,
+        )
+        optimizer.zero_grad(set_to_none=True)
+        terms.total.backward()
+        optimizer.step()
+        sums += torch.stack([t.detach() for t in terms]).double() * len(idx)
+    means = (sums / n).tolist()  # one device sync per epoch
+    return dict(zip(["loss_total", "loss_bce", "loss_sp", "loss_path"], means, strict=True))
+
+
+@torch.inference_mode()
+def predict(
+    model: NeuroPathX, genetics: torch.Tensor, imaging: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits (N,) and attention (N, P, R) in evaluation mode, in chunks."""
+    model.eval()
+    starts = range(0, len(genetics), EVAL_CHUNK)
+    outs = [model(genetics[i : i + EVAL_CHUNK], imaging[i : i + EVAL_CHUNK]) for i in starts]
+    return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
+
+
+@torch.inference_mode()
+def evaluate(
+    model: NeuroPathX, data: FoldData, loss: LossParams, pos_weight: float
+) -> dict[str, float]:
+    """Validation loss (same objective, all pairs) and AUC of one part."""
+    logits, attention = predict(model, data.genetics, data.imaging)
+    terms = neuropathx_loss(
+        logits,
+        attention,
+        data.labels,
+        pos_weight=pos_weight,
+        lambda_sp=loss.lambda_sp,
+        lambda_path=loss.lambda_path,
+        rho=loss.rho,
+        path_metric=loss.path_metric,
+        path_pairs=0,
+        min_batch_for_reg=loss.min_batch_for_reg,
+    )
+    y = data.labels.cpu().numpy()
+    return {"val_loss": float(terms.total), "val_auc": _auc(y, logits.cpu().numpy())}
+
+
+def _auc(y: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC by the rank-sum (Mann-Whitney) formula, ties counted half."""
+    ranks = rankdata(score)
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0 or not np.all(np.isfinite(score)):
+        return float("nan")
+    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def prepare_fold(
+    cohort: CohortArrays, masks: dict[str, np.ndarray], device: torch.device
+) -> tuple[Standardiser, dict[str, FoldData]]:
+    """Fit the standardiser on training rows and move every part to ``device``."""
+    scaler = Standardiser.fit(cohort, masks["train"])
+    parts = {}
+    for part, mask in masks.items():
+        genetics, imaging = scaler.transform(cohort.genetics[mask], cohort.imaging[mask])
+        parts[part] = FoldData(
+            torch.as_tensor(genetics, dtype=torch.float32, device=device),
+            torch.as_tensor(imaging, dtype=torch.float32, device=device),
+            torch.as_tensor(cohort.labels[mask], dtype=torch.float32, device=device),
+        )
+    return scaler, parts
+
+
+def build_model(cohort: CohortArrays, params: TrainingParams) -> NeuroPathX:
+    """A fresh NeuroPathX sized for ``cohort`` with the configured widths."""
+    config = NeuroPathXConfig(
+        n_pathways=len(cohort.pathways),
+        n_regions=len(cohort.regions),
+        n_measures=len(cohort.measures),
+        **params.model.__dict__,
+    )
+    return NeuroPathX(config)
+
+
+def train_fold(
+    cohort: CohortArrays,
+    roles: np.ndarray,
+    params: dict,
+    *,
+    seed: int,
+    device: str = "auto",
+    threads: int = 1,
+) -> FoldResult:
+    """Train NeuroPathX on one fold and evaluate it once on the fold's test subjects.
+
+    ``roles`` holds one of "train", "val", "test" or "" (unused) per cohort subject.
+    """
+    resolved = TrainingParams.from_dict(params)
+    masks = fold_masks(cohort, roles)
+    torch.set_num_threads(threads)
+    dev = resolve_device(device)
+    with deterministic_algorithms():
+        set_seed(seed)
+        scaler, parts = prepare_fold(cohort, masks, dev)
+        model = build_model(cohort, resolved).to(dev)
+        best_state, best_epoch, history = _fit(model, parts, resolved, seed)
+        model.load_state_dict(best_state)
+        return _finish(cohort, masks, parts, model, resolved, scaler, best_epoch, history, seed)
+
+
+def _fit(model: NeuroPathX, parts: dict[str, FoldData], params: TrainingParams, seed: int):
+    """Epoch loop with early stopping; returns the best state, its epoch and the history."""
+    opt = params.optim
+    optimizer = torch.optim.AdamW(model.parameters(), lr=opt.lr, weight_decay=opt.weight_decay)
+    generator = torch.Generator().manual_seed(seed)
+    y = parts["train"].labels
+    n_pat = float(y.sum())
+    pos_weight = (len(y) - n_pat) / n_pat
+    best_score, best_epoch, best_state, history = -np.inf, 0, None, []
+    for epoch in range(1, opt.epochs + 1):
+        train = run_epoch(
+            model,
+            optimizer,
+            parts["train"],
+            params.loss,
+            pos_weight=pos_weight,
+            batch_size=opt.batch_size,
+            generator=generator,
+        )
+        val = evaluate(model, parts["val"], params.loss, pos_weight)
+        history.append({"epoch": epoch, **train, **val})
+        score = val["val_auc"] if opt.early_stopping_metric == "auc" else -val["val_loss"]
+        if not np.isfinite(train["loss_total"]) or not np.isfinite(val["val_loss"]):
+            raise FloatingPointError(f"training diverged at epoch {epoch} (loss not finite)")
+        if score > best_score:
+            best_score, best_epoch = score, epoch
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if epoch >= opt.min_epochs and epoch - best_epoch >= opt.patience:
+            break
+    return best_state, best_epoch, pd.DataFrame(history, columns=HISTORY_COLUMNS)
+
+
+def _finish(cohort, masks, parts, model, params, scaler, best_epoch, history, seed) -> FoldResult:
+    """Predict every used subject with the restored best model; test metrics computed once."""
+    probs, attention = {}, None
+    for part, data in parts.items():
+        logits, att = predict(model, data.genetics, data.imaging)
+        probs[part] = torch.sigmoid(logits).double().cpu().numpy()
+        if part == "test":
+            attention = att.float().cpu().numpy()
+    used = masks["train"] | masks["val"] | masks["test"]
+    split = np.where(masks["train"], "train", np.where(masks["val"], "val", "test"))
+    prob = np.empty(len(cohort.subjects))
+    for part, mask in masks.items():
+        prob[mask] = probs[part]
+    predictions = pd.DataFrame(
+        {
+            "participant_id": cohort.subjects[used],
+            "split": split[used],
+            "label": cohort.labels[used].astype(int),
+            "probability": prob[used],
+        }
+    )
+    test_y, val_y = cohort.labels[masks["test"]], cohort.labels[masks["val"]]
+    metrics = {
+        **binary_metrics(test_y, probs["test"]),
+        "best_epoch": int(best_epoch),
+        "n_train": int(masks["train"].sum()),
+        "n_val": int(masks["val"].sum()),
+        "n_test": int(masks["test"].sum()),
+        "validation": binary_metrics(val_y, probs["val"]),
+    }
+    return FoldResult(
+        state_dict={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        model_config=model.config.to_dict(),
+        params=params.to_dict(),
+        scaler=scaler,
+        predictions=predictions,
+        metrics=metrics,
+        history=history,
+        attention=attention,
+        test_subjects=cohort.subjects[masks["test"]],
+        test_labels=test_y.astype(int),
+        pathways=list(cohort.pathways),
+        regions=list(cohort.regions),
+        measures=list(cohort.measures),
+        seed=int(seed),
+    )

@@ -1,0 +1,127 @@
+"""Fold outputs: checkpoint, predictions, metrics, history, test attention; and reloading."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neuropathx.cohort import CohortArrays
+from neuropathx.errors import InputError
+from neuropathx.io import atomic_path, write_json, write_tsv
+from neuropathx.models.neuropathx import NeuroPathX, NeuroPathXConfig
+from neuropathx.training.loop import FoldResult
+from neuropathx.training.loop import predict as predict_logits
+from neuropathx.training.preprocess import Standardiser
+
+CHECKPOINT_KEYS = ("state_dict", "params", "model_config", "scaler", "pathways", "regions")
+FOLD_FILES = ("model.pt", "predictions.tsv", "metrics.json", "history.tsv", "attention.npz")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of torch, numpy and neuropathx (written beside every model)."""
+    try:
+        own = version("neuropathx")
+    except PackageNotFoundError:  # running from a source tree
+        from neuropathx import __version__ as own
+    return {"torch": str(torch.__version__), "numpy": str(np.__version__), "neuropathx": str(own)}
+
+
+def checkpoint_dict(result: FoldResult) -> dict:
+    """The checkpoint as plain tensors/lists/dicts (loadable with weights_only=True)."""
+    return {
+        "state_dict": result.state_dict,
+        "params": dict(result.params),
+        "model_config": dict(result.model_config),
+        "scaler": {k: torch.from_numpy(np.asarray(v)) for k, v in result.scaler.to_dict().items()},
+        "pathways": list(result.pathways),
+        "regions": list(result.regions),
+        "measures": list(result.measures),
+        "seed": int(result.seed),
+        "versions": package_versions(),
+    }
+
+
+def write_fold_outputs(result: FoldResult, out_dir: str | Path) -> None:
+    """Write model.pt, predictions.tsv, metrics.json, history.tsv, attention.npz atomically."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "model.pt") as tmp:
+        torch.save(checkpoint_dict(result), tmp)
+    write_tsv(result.predictions, out / "predictions.tsv")
+    write_json(_jsonable(result.metrics), out / "metrics.json")
+    write_tsv(result.history, out / "history.tsv")
+    with atomic_path(out / "attention.npz") as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(
+            fh,
+            attention=result.attention.astype(np.float16),
+            participant_id=np.asarray(result.test_subjects, dtype=str),
+            label=np.asarray(result.test_labels, dtype=np.int64),
+            pathways=np.asarray(result.pathways, dtype=str),
+            regions=np.asarray(result.regions, dtype=str),
+        )
+
+
+def load_checkpoint(path: str | Path) -> tuple[NeuroPathX, dict]:
+    """Rebuild the model (eval mode, CPU) and return it with the checkpoint dict."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "checkpoint not found")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling errors come in many types
+        raise InputError(path, f"not a readable NeuroPathX checkpoint: {exc}") from exc
+    missing = [k for k in CHECKPOINT_KEYS if not isinstance(ckpt, dict) or k not in ckpt]
+    if missing:
+        raise InputError(path, f"checkpoint lacks key(s) {missing}")
+    model = NeuroPathX(NeuroPathXConfig(**ckpt["model_config"]))
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as exc:
+        raise InputError(path, f"weights do not match the stored model config: {exc}") from exc
+    return model.eval(), ckpt
+
+
+def predict_cohort(
+    model: NeuroPathX, checkpoint: dict, cohort: CohortArrays
+) -> tuple[np.ndarray, np.ndarray]:
+    """Patient probabilities (N,) and attention (N, P, R) of a cohort with a loaded checkpoint.
+
+    The cohort's pathways, regions and measures must be exactly the checkpoint's (same
+    order); otherwise an error lists what differs.
+    """
+    for key, names in (
+        ("pathways", cohort.pathways),
+        ("regions", cohort.regions),
+        ("measures", cohort.measures),
+    ):
+        expected = list(checkpoint.get(key, []))
+        if list(names) != expected:
+            extra = [n for n in names if n not in expected]
+            absent = [n for n in expected if n not in names]
+            raise InputError(
+                None,
+                f"the data hold {len(names)} {key} but the checkpoint was trained on "
+                f"{len(expected)}; not in checkpoint: {extra[:10]}, missing from data: "
+                f"{absent[:10]}" + ("" if extra or absent else " (order differs)"),
+            )
+    scaler = Standardiser(**{k: v.numpy() for k, v in checkpoint["scaler"].items()})
+    genetics, imaging = scaler.transform(cohort.genetics, cohort.imaging)
+    device = next(model.parameters()).device
+    logits, attention = predict_logits(
+        model,
+        torch.as_tensor(genetics, dtype=torch.float32, device=device),
+        torch.as_tensor(imaging, dtype=torch.float32, device=device),
+    )
+    return torch.sigmoid(logits).double().cpu().numpy(), attention.cpu().numpy()
+
+
+def _jsonable(obj):
+    """Metrics with NaN written as null (strict JSON)."""
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj

@@ -1,0 +1,113 @@
+"""SNP -> gene -> pathway mapping with strand-aware borders, checked by hand."""
+
+import pandas as pd
+import pytest
+
+from neuropathx.errors import InputError
+from neuropathx.genetics.mapping import (
+    map_snps_to_genes,
+    pathway_table,
+    pathway_weights,
+    read_gene_loc,
+    read_gmt,
+)
+
+LOC = """1\t1\t1000\t2000\t+\tGA
+4\t1\t1500\t1600\t+\tGA2
+2\t1\t5000\t6000\t-\tGB
+3\t2\t100\t200\t+\tGC
+5\t3\t100\t200\t+\tGD
+"""
+GMT = """P1\tdesc\tGA\tGB\tGA2\tGX
+P2\tdesc\tGC
+P3\tdesc\tGZ
+P4\tdesc\tGD
+"""
+SNPS = pd.DataFrame(
+    {
+        "SNP": ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"],
+        "CHR": ["1", "1", "1", "1", "1", "1", "2", "1", "1"],
+        "BP": [900, 1000, 2000, 2100, 4950, 6050, 150, 3000, 1550],
+        "BETA": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+    }
+)
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "genes.loc").write_text(LOC)
+    (tmp_path / "sets.gmt").write_text(GMT)
+    return read_gene_loc(tmp_path / "genes.loc"), read_gmt(tmp_path / "sets.gmt"), tmp_path
+
+
+def _pairs(table):
+    return sorted(zip(table["SNP"], table["gene"], strict=True))
+
+
+def test_no_border(files):
+    loc, _, _ = files
+    got = map_snps_to_genes(SNPS, loc)
+    assert _pairs(got) == [("s2", "GA"), ("s3", "GA"), ("s7", "GC"), ("s9", "GA"), ("s9", "GA2")]
+
+
+def test_strand_aware_borders(files):
+    loc, _, _ = files
+    # upstream 100 bp, downstream 50 bp: GA(+) [900, 2050]; GB(-) [4950, 6100]; GC(+) [0, 250]
+    got = map_snps_to_genes(SNPS, loc, upstream_kb=0.1, downstream_kb=0.05)
+    assert _pairs(got) == [
+        ("s1", "GA"),
+        ("s2", "GA"),
+        ("s3", "GA"),
+        ("s5", "GB"),
+        ("s6", "GB"),
+        ("s7", "GC"),
+        ("s9", "GA"),
+        ("s9", "GA2"),
+    ]
+
+
+def test_entrez_ids(files):
+    loc, _, _ = files
+    got = map_snps_to_genes(SNPS, loc, gene_id="entrez")
+    assert _pairs(got) == [("s2", "1"), ("s3", "1"), ("s7", "3"), ("s9", "1"), ("s9", "4")]
+
+
+def test_pathway_table_counts_and_filters(files):
+    loc, sets, _ = files
+    pairs = map_snps_to_genes(SNPS, loc, upstream_kb=0.1, downstream_kb=0.05)
+    rows, summary = pathway_table(pairs, SNPS, sets, loc, min_genes=1, max_genes=2)
+    s = summary.set_index("pathway")
+    assert s.loc["P1", ["n_genes_gmt", "n_genes_located", "n_snps"]].tolist() == [4, 3, 6]
+    assert not s.loc["P1", "kept"] and s.loc["P1", "reason"].startswith("more_than_max_genes")
+    assert s.loc["P2"].tolist() == [1, 1, 1, True, "kept"]
+    assert not s.loc["P3", "kept"] and s.loc["P3", "reason"].startswith("fewer_than_min_genes")
+    # a located pathway without SNPs is kept out and counted, not an error
+    assert s.loc["P4", ["n_snps", "kept"]].tolist() == [0, False]
+    assert s.loc["P4", "reason"].startswith("fewer_than_min_snps")
+    # s9 lies in GA and GA2, both in P1: one weight, not two
+    weights = pathway_weights(rows, ["P1", "P2"])
+    p1 = weights[weights["pathway"] == "P1"]
+    assert sorted(p1["SNP"]) == ["s1", "s2", "s3", "s5", "s6", "s9"]
+    assert weights.set_index(["SNP", "pathway"]).loc[("s7", "P2"), "BETA"] == 0.7
+
+
+def test_gmt_without_located_gene(files):
+    loc, _, tmp = files
+    (tmp / "bad.gmt").write_text("P1\tdesc\tNOPE1\tNOPE2\n")
+    with pytest.raises(InputError, match=r"bad\.gmt: none of the 2 genes"):
+        pathway_table(
+            map_snps_to_genes(SNPS, loc),
+            SNPS,
+            read_gmt(tmp / "bad.gmt"),
+            loc,
+            gmt_path=tmp / "bad.gmt",
+        )
+
+
+def test_bad_loc_and_gmt(tmp_path):
+    (tmp_path / "a.loc").write_text("1\t1\t100\t50\t+\tGA\n")
+    with pytest.raises(InputError, match=r"a\.loc: start > stop"):
+        read_gene_loc(tmp_path / "a.loc")
+    (tmp_path / "b.gmt").write_text("P1\td\tGA\nP1\td\tGB\n")
+    with pytest.raises(InputError, match=r"b\.gmt: line 2: duplicate pathway name 'P1'"):
+        read_gmt(tmp_path / "b.gmt")

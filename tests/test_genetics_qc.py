@@ -1,0 +1,178 @@
+"""Genotype QC: same result as plink2 run step by step by hand; every removal accounted for."""
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neuropathx.errors import InputError
+from neuropathx.genetics.plink_cli import PlinkError, run_plink
+from neuropathx.genetics.plink_io import read_bim, read_fam, write_fileset
+from neuropathx.genetics.simulate import default_tables, write_qc_fixture
+from neuropathx.genetics.stage import run_genotype_qc
+
+pytestmark = pytest.mark.plink
+
+
+def _plink2(args: str) -> None:
+    subprocess.run(f"plink2 {args} --threads 1", shell=True, check=True, capture_output=True)
+
+
+def _oracle(raw: Path, d: Path, het_sd: float = 3.0) -> Path:
+    """The QC chain written directly with plink2 --make-bed at every step."""
+    _plink2(f"--bfile {raw} --geno 0.05 --make-bed --out {d}/s1")
+    _plink2(f"--bfile {d}/s1 --mind 0.05 --make-bed --out {d}/s2")
+    _plink2(f"--bfile {d}/s2 --maf 0.01 --make-bed --out {d}/s3")
+    _plink2(f"--bfile {d}/s3 --hwe 1e-6 --make-bed --out {d}/s4")
+    _plink2(f"--bfile {d}/s4 --indep-pairwise 200 50 0.2 --out {d}/prune")
+    _plink2(f"--bfile {d}/s4 --extract {d}/prune.prune.in --het --out {d}/het")
+    het = pd.read_csv(f"{d}/het.het", sep="\t")
+    f = het["F"]
+    het.loc[(f - f.mean()).abs() > het_sd * f.std(), ["#FID", "IID"]].to_csv(
+        f"{d}/het_out.txt", sep="\t", header=False, index=False
+    )
+    _plink2(f"--bfile {d}/s4 --remove {d}/het_out.txt --make-bed --out {d}/s5")
+    _plink2(f"--bfile {d}/s5 --extract {d}/prune.prune.in --king-cutoff 0.0884 --out {d}/king")
+    _plink2(f"--bfile {d}/s5 --remove {d}/king.king.cutoff.out.id --make-bed --out {d}/s6")
+    return d / "s6"
+
+
+@pytest.fixture(scope="module")
+def qc_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("qc")
+    planted = write_qc_fixture(tmp / "raw", seed=0)
+    run_genotype_qc(str(tmp / "raw"), str(tmp / "out"), settings={}, threads=1)
+    (tmp / "oracle").mkdir()
+    return tmp, planted, _oracle(tmp / "raw", tmp / "oracle")
+
+
+def test_same_as_plink2_by_hand(qc_run):
+    tmp, _, oracle = qc_run
+    ours = tmp / "out" / "qc"
+    assert list(read_fam(f"{ours}.fam")["IID"]) == list(read_fam(f"{oracle}.fam")["IID"])
+    assert list(read_bim(f"{ours}.bim")["ID"]) == list(read_bim(f"{oracle}.bim")["ID"])
+    assert Path(f"{ours}.bed").read_bytes() == Path(f"{oracle}.bed").read_bytes()
+
+
+def test_planted_problems_removed_by_their_step(qc_run):
+    tmp, planted, _ = qc_run
+    samples = pd.read_csv(tmp / "out" / "removed_samples.tsv", sep="\t").set_index("IID")
+    variants = pd.read_csv(tmp / "out" / "removed_variants.tsv", sep="\t").set_index("ID")
+    assert set(variants.loc[planted.high_missing_variants, "step"]) == {"variant_missingness"}
+    assert set(samples.loc[planted.high_missing_samples, "step"]) == {"sample_missingness"}
+    assert set(variants.loc[planted.rare_variants, "step"]) == {"maf"}
+    assert set(variants.loc[planted.hwe_variants, "step"]) == {"hwe"}
+    assert set(samples.loc[planted.het_samples, "step"]) == {"heterozygosity"}
+    first, second = planted.duplicate_pairs[0]
+    assert (first in samples.index) != (second in samples.index)
+    dup = second if second in samples.index else first
+    assert samples.loc[dup, "step"] == "relatedness"
+    assert "duplicate_or_related" in samples.loc[dup, "reason"]
+
+
+def test_every_sample_and_variant_accounted_for(qc_run):
+    tmp, _, _ = qc_run
+    out = tmp / "out"
+    summary = pd.read_csv(out / "qc_summary.tsv", sep="\t")
+    assert list(summary["step"]) == [
+        "variant_missingness",
+        "sample_missingness",
+        "sex_check",
+        "maf",
+        "hwe",
+        "heterozygosity",
+        "relatedness",
+    ]
+    assert "skipped" in summary.set_index("step").loc["sex_check", "note"]
+    for kind in ("samples", "variants"):
+        np.testing.assert_array_equal(
+            summary[f"{kind}_before"] - summary[f"{kind}_removed"], summary[f"{kind}_after"]
+        )
+        np.testing.assert_array_equal(
+            summary[f"{kind}_before"].iloc[1:], summary[f"{kind}_after"].iloc[:-1]
+        )
+    removed_s = pd.read_csv(out / "removed_samples.tsv", sep="\t")
+    removed_v = pd.read_csv(out / "removed_variants.tsv", sep="\t")
+    per_step_s = removed_s["step"].value_counts().reindex(summary["step"], fill_value=0)
+    per_step_v = removed_v["step"].value_counts().reindex(summary["step"], fill_value=0)
+    assert list(per_step_s) == list(summary["samples_removed"])
+    assert list(per_step_v) == list(summary["variants_removed"])
+    raw_fam, raw_bim = read_fam(tmp / "raw.fam"), read_bim(tmp / "raw.bim")
+    kept_fam, kept_bim = read_fam(out / "qc.fam"), read_bim(out / "qc.bim")
+    assert sorted(list(removed_s["IID"]) + list(kept_fam["IID"])) == sorted(raw_fam["IID"])
+    assert sorted(list(removed_v["ID"]) + list(kept_bim["ID"])) == sorted(raw_bim["ID"])
+    assert (out / "qc_plots.png").stat().st_size > 10_000
+    assert (out / "plink_logs" / "hwe.log").exists()
+    assert not list(out.glob(".qc_work_*"))
+
+
+def test_hwe_in_controls_only(tmp_path):
+    write_qc_fixture(tmp_path / "raw", seed=1)
+    fam = read_fam(tmp_path / "raw.fam")
+    diagnosis = np.where(np.arange(len(fam)) % 2 == 0, "control", "patient")
+    pd.DataFrame({"participant_id": fam["IID"], "diagnosis": diagnosis}).to_csv(
+        tmp_path / "participants.tsv", sep="\t", index=False
+    )
+    run_genotype_qc(
+        str(tmp_path / "raw"),
+        str(tmp_path / "out"),
+        settings={"hwe_controls_only": True},
+        participants=str(tmp_path / "participants.tsv"),
+    )
+    out = tmp_path / "out"
+    summary = pd.read_csv(out / "qc_summary.tsv", sep="\t").set_index("step")
+    assert "controls" in summary.loc["hwe", "note"]
+    # oracle: plink2 --hwe on the controls among the samples/variants left before the HWE step
+    removed_s = pd.read_csv(out / "removed_samples.tsv", sep="\t")
+    removed_v = pd.read_csv(out / "removed_variants.tsv", sep="\t")
+    before = ["variant_missingness", "sample_missingness", "sex_check", "maf"]
+    gone_s = set(removed_s.loc[removed_s["step"].isin(before), "IID"])
+    gone_v = set(removed_v.loc[removed_v["step"].isin(before), "ID"])
+    keep = fam[(diagnosis == "control") & ~fam["IID"].isin(gone_s)]
+    keep[["FID", "IID"]].to_csv(tmp_path / "keep.txt", sep="\t", header=False, index=False)
+    bim = read_bim(tmp_path / "raw.bim")
+    (tmp_path / "extract.txt").write_text("\n".join(bim.loc[~bim["ID"].isin(gone_v), "ID"]))
+    _plink2(
+        f"--bfile {tmp_path / 'raw'} --keep {tmp_path / 'keep.txt'} --extract "
+        f"{tmp_path / 'extract.txt'} --hwe 1e-6 --write-snplist --out {tmp_path / 'o'}"
+    )
+    passing = set((tmp_path / "o.snplist").read_text().split())
+    failing = set(bim["ID"]) - gone_v - passing
+    assert failing and failing == set(removed_v.loc[removed_v["step"] == "hwe", "ID"])
+    assert summary.loc["hwe", "samples_removed"] == 0
+    with pytest.raises(InputError, match="no participants table"):
+        run_genotype_qc(
+            str(tmp_path / "raw"), str(tmp_path / "out2"), settings={"hwe_controls_only": True}
+        )
+
+
+def test_plink_failure_shows_log_tail(tmp_path):
+    with pytest.raises(PlinkError, match=r"(?s)plink2 failed.*--- end of log.*Error"):
+        run_plink(
+            ["--bfile", str(tmp_path / "absent"), "--freq"], tmp_path / "x", tmp_path / "logs"
+        )
+    assert (tmp_path / "logs" / "x.log").exists()
+
+
+def test_sex_check_with_x_variants(tmp_path):
+    rng = np.random.default_rng(5)
+    n, m = 60, 400
+    sex = np.where(np.arange(n) % 2 == 0, 1, 2)
+    freq = rng.uniform(0.2, 0.5, (m, 1))
+    geno = rng.binomial(2, freq, (m, n)).astype(float)
+    males = sex == 1
+    geno[:, males] = 2 * rng.binomial(1, freq, (m, males.sum()))  # hemizygous: no hets
+    geno[:, 1] = 2 * rng.binomial(1, freq[:, 0])  # recorded female, genotypes male
+    bim, fam = default_tables(n, m, n_chrom=2)
+    bim["CHR"] = bim["CHR"].replace({"2": "X"})  # half autosomal (for --het), half X
+    x = (bim["CHR"] == "X").to_numpy()
+    geno[~x] = rng.binomial(2, freq[~x], (int((~x).sum()), n))
+    fam["SEX"] = sex.astype(str)
+    write_fileset(tmp_path / "raw", geno, bim, fam)
+    run_genotype_qc(str(tmp_path / "raw"), str(tmp_path / "out"), settings={"hwe": 1e-50})
+    removed = pd.read_csv(tmp_path / "out" / "removed_samples.tsv", sep="\t")
+    by_sex = removed[removed["step"] == "sex_check"]
+    assert list(by_sex["IID"]) == [fam["IID"][1]]
+    assert "recorded sex 2 != genotype sex 1" in by_sex["reason"].iloc[0]
