@@ -11,7 +11,7 @@ import pandas as pd
 
 from neuropathx.errors import InputError
 from neuropathx.features import feature_column, split_feature_columns
-from neuropathx.io import check_subject_id, read_tsv, write_tsv
+from neuropathx.io import check_subject_id, read_tsv, write_id_float_tsv, write_tsv
 from neuropathx.splits import make_splits
 
 log = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ def build_cohort(
         seed,
     )
     write_tsv(subjects, outputs["subjects"])
-    write_tsv(gen.set_index(ID).loc[ids].reset_index(), outputs["genetics"])
-    write_tsv(img.set_index(ID).loc[ids].reset_index(), outputs["imaging"])
+    write_id_float_tsv(gen.set_index(ID).loc[ids].reset_index(), outputs["genetics"])
+    write_id_float_tsv(img.set_index(ID).loc[ids].reset_index(), outputs["imaging"])
     write_tsv(splits, outputs["splits"])
     write_tsv(exclusions, outputs["exclusions"])

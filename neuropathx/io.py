@@ -39,6 +39,26 @@ def write_tsv(df: pd.DataFrame, path: str | Path, index: bool = False) -> None:
         df.to_csv(tmp, sep="\t", index=index, float_format="%.10g")
 
 
+def _id_float_row(key: str, values: list[float]) -> str:
+    text = "\t".join(map(repr, values))
+    if "nan" in text:
+        text = "\t".join("" if v != v else repr(v) for v in values)
+    return f"{key}\t{text}"
+
+
+def write_id_float_tsv(df: pd.DataFrame, path: str | Path) -> None:
+    """Write an ID + numeric table as TSV, atomically, much faster than ``write_tsv``.
+
+    Floats use Python's shortest round-trip repr (exact values), NaN an empty cell.
+    """
+    ids = df.iloc[:, 0].astype(str).tolist()
+    values = df.iloc[:, 1:].to_numpy(dtype=float).tolist()
+    lines = ["\t".join(map(str, df.columns))]
+    lines += [_id_float_row(i, v) for i, v in zip(ids, values, strict=True)]
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+
+
 def write_json(obj: object, path: str | Path) -> None:
     """Write JSON atomically, pretty-printed and key-sorted for diffable results."""
     with atomic_path(path) as tmp:

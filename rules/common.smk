@@ -35,6 +35,19 @@ def cohort_input(key):
     return demo_files[key] if demo_enabled() else config["inputs"][key]
 
 
+def imaging_inputs(wildcards):
+    """FreeSurfer SUBJECTS_DIR, or for volumetric input the image table and the atlas."""
+    files = {"participants": cohort_input("participants")}
+    if config["imaging"]["input"] == "volumetric":
+        for key in ("images", "atlas", "atlas_labels"):
+            if not config["imaging"][key]:
+                raise WorkflowError(f"config: imaging.input is volumetric but imaging.{key} is empty")
+            files[key] = config["imaging"][key]
+    else:
+        files["subjects_dir"] = cohort_input("subjects_dir")
+    return files
+
+
 def bfile_parts(prefix):
     return multiext(prefix, ".bed", ".bim", ".fam")
 

@@ -8,8 +8,7 @@ rule imaging_features:
 
 rule extract_imaging_features:
     input:
-        participants=cohort_input("participants"),
-        subjects_dir=cohort_input("subjects_dir"),
+        unpack(imaging_inputs),
     output:
         features="results/imaging_features/regional_features.tsv",
         global_measures="results/imaging_features/global_measures.tsv",
@@ -19,6 +18,7 @@ rule extract_imaging_features:
             category="3. Imaging features",
         ),
         excluded="results/imaging_features/excluded_subjects.tsv",
+        excluded_regions="results/imaging_features/excluded_regions.tsv",
         aparcstats2table=directory("results/imaging_features/aparcstats2table"),
     log:
         "results/logs/imaging_features/imaging_features.log",

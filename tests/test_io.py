@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from neuropathx.errors import InputError
-from neuropathx.io import atomic_path, check_subject_id, read_tsv, write_tsv
+from neuropathx.io import atomic_path, check_subject_id, read_tsv, write_id_float_tsv, write_tsv
 from neuropathx.logs import log_to_file
 
 
@@ -50,3 +50,13 @@ def test_log_to_file_captures_logging_output_and_tracebacks(tmp_path):
     text = log.read_text()
     assert "hello 3" in text and "printed" in text
     assert "ValueError: bad input" in text
+
+
+def test_write_id_float_tsv_round_trips_exact_values(tmp_path):
+    df = pd.DataFrame(
+        {"participant_id": ["a", "b"], "x": [0.1 + 0.2, float("nan")], "y": [2.239, 1e-300]}
+    )
+    write_id_float_tsv(df, tmp_path / "t.tsv")
+    assert (tmp_path / "t.tsv").read_text().splitlines()[2] == "b\t\t1e-300"
+    back = pd.read_csv(tmp_path / "t.tsv", sep="\t")
+    pd.testing.assert_frame_equal(back, df)

@@ -9,7 +9,7 @@ import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
 
 with log_to_file(snakemake.log[0]):  # noqa: F821
     build_imaging_features(
-        snakemake.input.subjects_dir,  # noqa: F821
+        snakemake.input.get("subjects_dir", ""),  # noqa: F821 (volumetric input: none)
         snakemake.input.participants,  # noqa: F821
         Path(snakemake.output.features).parent,  # noqa: F821
         settings=snakemake.params.settings,  # noqa: F821
