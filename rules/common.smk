@@ -22,6 +22,19 @@ def check_inputs():
         )
 
 
+def demo_truth():
+    """The demo's planted pairs for the parcellation the imaging stage reads (else none)."""
+    if not demo_enabled():
+        return []
+    parc = config["imaging"]["parcellation"]
+    if parc not in config["demo"]["parcellations"]:
+        raise WorkflowError(
+            f"config: imaging.parcellation is {parc!r} but the demo writes only "
+            f"{config['demo']['parcellations']}; add it to demo.parcellations"
+        )
+    return f"{DEMO}/truth_{parc}.tsv"
+
+
 def cohort_input(key):
     """Path of one cohort input file: the demo's when the demo is enabled, else the user's."""
     demo_files = {
@@ -41,7 +54,9 @@ def imaging_inputs(wildcards):
     if config["imaging"]["input"] == "volumetric":
         for key in ("images", "atlas", "atlas_labels"):
             if not config["imaging"][key]:
-                raise WorkflowError(f"config: imaging.input is volumetric but imaging.{key} is empty")
+                raise WorkflowError(
+                    f"config: imaging.input is volumetric but imaging.{key} is empty"
+                )
             files[key] = config["imaging"][key]
     else:
         files["subjects_dir"] = cohort_input("subjects_dir")

@@ -8,7 +8,7 @@ rule demo_cohort:
         gene_loc=f"{DEMO}/genes.loc",
         gmt=f"{DEMO}/pathways.gmt",
         participants=f"{DEMO}/participants.tsv",
-        truth=f"{DEMO}/truth.tsv",
+        truth=expand(f"{DEMO}/truth_{{parc}}.tsv", parc=config["demo"]["parcellations"]),
         subjects_dir=directory(f"{DEMO}/freesurfer"),
         manifest=f"{DEMO}/demo_manifest.json",
     log:

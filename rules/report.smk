@@ -13,7 +13,7 @@ rule association_report:
         attention=expand("{d}/attention.npz", d=fold_dirs([config["report"]["model"]])),
         mapping="results/pathway_scores/snp_gene_pathway.tsv",
         summary="results/evaluate/summary.tsv",
-        truth=f"{DEMO}/truth.tsv" if demo_enabled() else [],
+        truth=demo_truth(),
     output:
         patients="results/report/attention_patients.tsv",
         controls="results/report/attention_controls.tsv",
