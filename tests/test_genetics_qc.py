@@ -20,7 +20,7 @@ def _plink2(args: str) -> None:
     subprocess.run(f"plink2 {args} --threads 1", shell=True, check=True, capture_output=True)
 
 
-def _oracle(raw: Path, d: Path, het_sd: float = 3.0) -> Path:
+def _oracle(raw: Path, d: Path, het_sd: float = 3.0, king_on_pruned: bool = False) -> Path:
     """The QC chain written directly with plink2 --make-bed at every step."""
     _plink2(f"--bfile {raw} --geno 0.05 --make-bed --out {d}/s1")
     _plink2(f"--bfile {d}/s1 --mind 0.05 --make-bed --out {d}/s2")
@@ -34,7 +34,8 @@ def _oracle(raw: Path, d: Path, het_sd: float = 3.0) -> Path:
         f"{d}/het_out.txt", sep="\t", header=False, index=False
     )
     _plink2(f"--bfile {d}/s4 --remove {d}/het_out.txt --make-bed --out {d}/s5")
-    _plink2(f"--bfile {d}/s5 --extract {d}/prune.prune.in --king-cutoff 0.0884 --out {d}/king")
+    extract = f"--extract {d}/prune.prune.in" if king_on_pruned else ""
+    _plink2(f"--bfile {d}/s5 {extract} --king-cutoff 0.0884 --out {d}/king")
     _plink2(f"--bfile {d}/s5 --remove {d}/king.king.cutoff.out.id --make-bed --out {d}/s6")
     return d / "s6"
 
@@ -54,6 +55,16 @@ def test_same_as_plink2_by_hand(qc_run):
     assert list(read_fam(f"{ours}.fam")["IID"]) == list(read_fam(f"{oracle}.fam")["IID"])
     assert list(read_bim(f"{ours}.bim")["ID"]) == list(read_bim(f"{oracle}.bim")["ID"])
     assert Path(f"{ours}.bed").read_bytes() == Path(f"{oracle}.bed").read_bytes()
+
+
+def test_king_on_pruned_variants_same_as_plink2_by_hand(tmp_path):
+    write_qc_fixture(tmp_path / "raw", seed=0)
+    settings = {"king_on_pruned": True}
+    run_genotype_qc(str(tmp_path / "raw"), str(tmp_path / "out"), settings=settings, threads=1)
+    (tmp_path / "oracle").mkdir()
+    oracle = _oracle(tmp_path / "raw", tmp_path / "oracle", king_on_pruned=True)
+    ours = tmp_path / "out" / "qc"
+    assert list(read_fam(f"{ours}.fam")["IID"]) == list(read_fam(f"{oracle}.fam")["IID"])
 
 
 def test_planted_problems_removed_by_their_step(qc_run):
