@@ -12,11 +12,15 @@ Both passes are pure tensor functions; ``use_compiled(True)`` runs them through
 
 from __future__ import annotations
 
+import ctypes
 import math
+import warnings
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 
+EAGER_CHUNK = 32  # subjects per chunk of the eager passes (temporaries of ~1.5 MB each)
 _COMPILED: dict[str, Callable] = {}
 _STATE = {"compile": False}
 
@@ -31,12 +35,28 @@ def compiled_enabled() -> bool:
     return _STATE["compile"]
 
 
-def _kernel(name: str, fn: Callable) -> Callable:
+def _run(name: str, pure: Callable, eager: Callable) -> Callable:
+    """The compiled ``pure`` when compiling is on (eager if compiling fails), else ``eager``."""
     if not _STATE["compile"]:
-        return fn
+        return eager
     if name not in _COMPILED:
-        _COMPILED[name] = torch.compile(fn, fullgraph=True, dynamic=None)
-    return _COMPILED[name]
+        _COMPILED[name] = torch.compile(pure, fullgraph=True, dynamic=None)
+    compiled = _COMPILED[name]
+
+    def call(*args):
+        try:
+            return compiled(*args)
+        except Exception as error:  # noqa: BLE001 (any compiler failure: fall back)
+            warnings.warn(
+                f"torch.compile of the attention passes failed ({type(error).__name__}: "
+                f"{error}); using eager PyTorch",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            use_compiled(False)
+            return eager(*args)
+
+    return call
 
 
 def scores_from_factors(qt: torch.Tensor, it: torch.Tensor) -> torch.Tensor:
@@ -47,39 +67,81 @@ def scores_from_factors(qt: torch.Tensor, it: torch.Tensor) -> torch.Tensor:
     return s
 
 
+def piecewise_leaky_mlp(
+    x: torch.Tensor, a: torch.Tensor, c: torch.Tensor, m: torch.Tensor, slope: float
+) -> torch.Tensor:
+    """``LeakyReLU(x a + c) m`` for every scalar x (N,), exactly, through its linear pieces.
+
+    The map x ↦ Σ_j leaky(a_j x + c_j) m_j is linear between the kinks ``-c_j / a_j``: on
+    each of the d+1 intervals (and at each kink) it is ``x (α a) m + (α c) m`` with
+    α_j ∈ {1, slope} fixed, α_j = slope where a_j x + c_j ≤ 0 as in LeakyReLU's gradient.
+    Costs a search per x instead of an (N, d) hidden layer; gradients reach a, c and m.
+    """
+    with torch.no_grad():
+        kinks = torch.where(a != 0, -c / torch.where(a != 0, a, 1.0), 0.0).sort().values
+        inner = (kinks[1:] + kinks[:-1]) / 2
+        # one probe per open interval, then the kinks themselves (LeakyReLU'(0) = slope)
+        probes = torch.cat([kinks[:1] - 1.0, inner, kinks[-1:] + 1.0, kinks])
+        alpha = torch.where(probes[:, None] * a + c > 0, a.new_ones(()), a.new_full((), slope))
+        x = x.contiguous()
+        piece = torch.searchsorted(kinks, x)  # x in (kinks[i-1], kinks[i]]
+        on_kink = kinks[piece.clamp_max(len(kinks) - 1)] == x
+        piece = torch.where(on_kink, piece + len(kinks) + 1, piece)
+    width = m.shape[1]
+    table = torch.cat([alpha * a, alpha * c], 0) @ m  # slopes then offsets, (2(2d+1), F+1)
+    table = torch.cat([table[: len(alpha)], table[len(alpha) :]], 1)  # (2d+1, 2(F+1))
+    if table.is_cuda:  # embedding's backward is deterministic on CUDA, index_add is not
+        rows = F.embedding(piece, table)
+    else:  # index_select's backward (index_add) is deterministic on CPU and much faster
+        rows = table.index_select(0, piece)
+    return torch.addcmul(rows[:, width:], x[:, None], rows[:, :width])
+
+
+_LN2_HI, _LN2_LO = 6.9313812256e-01, 9.0580006145e-06
+_LG1, _LG2, _LG3, _LG4 = 0.66666662693, 0.40000972152, 0.28498786688, 0.24279078841
+
+
+def fused_log(x: torch.Tensor) -> torch.Tensor:
+    """Natural log of positive normal float32 values as plain arithmetic (the FreeBSD/musl
+    ``logf`` reduction and polynomial, < 1 ulp) so that a compiled loop fuses it; about
+    twice as fast there as the library call. Other dtypes use ``torch.log``."""
+    if x.dtype != torch.float32:
+        return torch.log(x)
+    bits = x.view(torch.int32) + 0x4AFB0D  # exponent so that the mantissa is in [√½, √2)
+    exponent = ((bits >> 23) - 0x7F).to(torch.float32)
+    f = ((bits & 0x007FFFFF) + 0x3F3504F3).view(torch.float32) - 1.0
+    s = f / (f + 2.0)
+    z = s * s
+    w = z * z
+    r = z * (_LG1 + w * _LG3) + w * (_LG2 + w * _LG4)
+    half_f2 = 0.5 * f * f
+    return s * (half_f2 + r) + exponent * _LN2_LO - half_f2 + f + exponent * _LN2_HI
+
+
 def _u_bounds(eps: float) -> tuple[float, float]:
     """A in [eps, 1-eps] ⇔ u = A/(1-A) = r/k in [eps/(1-eps), (1-eps)/eps]."""
     return eps / (1.0 - eps), (1.0 - eps) / eps
 
 
 def _forward_terms(qt, it, v, k: float, rho: float, eps: float):
-    """Row sums (B, P), fused A V (B, P) and the summed sparsity KL (scalar)."""
+    """Row sums (B, P), fused A V (B, P), per-row sparsity KL (B, P), A and ∂KL/∂A."""
     r = scores_from_factors(qt, it).clamp_min(0.0)
     a = r / (r + k)
     lo, hi = _u_bounds(eps)
     u = (r * (1.0 / k)).clamp(lo, hi)  # A_c/(1-A_c) with A_c = clamp(A, eps, 1-eps)
-    logit_rho = math.log(rho) - math.log1p(-rho)
-    # KL entry = A (logit A_c - logit ρ) + log(1 - A_c) - log(1 - ρ); log(1-A_c) = -log1p(u)
-    kl = (a * (torch.log(u) - logit_rho) - torch.log1p(u)).sum()
-    kl = kl - a.numel() * math.log1p(-rho)
-    return a.sum(-1), (a * v[:, None, :]).sum(-1), kl
+    d = fused_log(u) - (math.log(rho) - math.log1p(-rho))  # logit(A_c) - logit(ρ) = ∂KL/∂A
+    # KL entry = A (logit A_c - logit ρ) + log(1 - A_c) - log(1 - ρ); log(1-A_c) = -log(1+u)
+    kl_rows = (a * d - fused_log(u + 1.0)).sum(-1)
+    return a.sum(-1), (a * v[:, None, :]).sum(-1), kl_rows, a, d
 
 
-def _backward_terms(qt, it, v, g_rows, g_fused, g_kl, k: float, rho: float, eps: float):
-    """Gradients of (rows, fused, kl) with respect to (qt, it, v), recomputing A."""
-    s = scores_from_factors(qt, it)
-    r = s.clamp_min(0.0)
-    denom = r + k
-    a = r / denom
-    lo, hi = _u_bounds(eps)
-    d = torch.log((r * (1.0 / k)).clamp(lo, hi)) - (math.log(rho) - math.log1p(-rho))
+def _backward_scores(a, d, v, g_rows, g_fused, g_kl, it, k: float):
+    """∂L/∂S (B, P, R) and ∂L/∂Qt (B, P, F+1) from the saved A and ∂KL/∂A."""
     g_a = g_fused[..., None] * v[:, None, :] + g_rows[..., None] + g_kl * d
-    # dA/dS = k / (r + k)² where S > 0, else 0
-    g_s = torch.where(s > 0, g_a * (k / (denom * denom)), 0.0)
-    g_qt = torch.stack([(g_s * it[:, None, f, :]).sum(-1) for f in range(qt.shape[-1])], -1)
-    g_it = torch.stack([(g_s * qt[..., f : f + 1]).sum(1) for f in range(qt.shape[-1])], 1)
-    g_v = (a * g_fused[..., None]).sum(1)
-    return g_qt, g_it, g_v
+    not_a = 1.0 - a
+    g_s = torch.where(a > 0, g_a * not_a * not_a * (1.0 / k), 0.0)  # dA/dS = (1-A)²/k
+    g_qt = torch.stack([(g_s * it[:, None, f, :]).sum(-1) for f in range(it.shape[1])], -1)
+    return g_s, g_qt
 
 
 def _forward_eager(qt, it, v, k: float, rho: float, eps: float):
@@ -89,39 +151,43 @@ def _forward_eager(qt, it, v, k: float, rho: float, eps: float):
     a = torch.div(r, a, out=a)
     lo, hi = _u_bounds(eps)
     u = r.mul_(1.0 / k).clamp_(lo, hi)
-    log_not = torch.log1p(u)
-    d = u.log_().sub_(math.log(rho) - math.log1p(-rho))
-    kl = torch.vdot(a.reshape(-1), d.reshape(-1)) - log_not.sum()
-    kl = kl - a.numel() * math.log1p(-rho)
-    return a.sum(-1), torch.bmm(a, v.unsqueeze(-1)).squeeze(-1), kl
+    d = torch.log(u).sub_(math.log(rho) - math.log1p(-rho))
+    kl_rows = torch.mul(a, d).sub_(u.add_(1.0).log_()).sum(-1)
+    return a.sum(-1), torch.bmm(a, v.unsqueeze(-1)).squeeze(-1), kl_rows, a, d
 
 
-def _backward_eager(qt, it, v, g_rows, g_fused, g_kl, k: float, rho: float, eps: float):
-    """Eager version of :func:`_backward_terms` with batched matmuls and in-place ops."""
-    s = torch.bmm(qt, it)
-    positive = s > 0
-    r = s.clamp_min_(0.0)
-    inv = r.add(k).reciprocal_()  # 1 / (r + k); A = 1 - k / (r + k)
-    g_v = g_fused.sum(1, keepdim=True) - k * torch.bmm(g_fused[:, None, :], inv).squeeze(1)
-    lo, hi = _u_bounds(eps)
-    g_a = r.mul_(1.0 / k).clamp_(lo, hi).log_()
-    g_a.sub_(math.log(rho) - math.log1p(-rho)).mul_(g_kl)
-    g_a.add_(g_rows[..., None]).baddbmm_(g_fused[..., None], v[:, None, :])
-    g_s = g_a.mul_(inv).mul_(inv).mul_(k).mul_(positive)
-    g_qt = torch.bmm(g_s, it.transpose(1, 2))
-    g_it = torch.bmm(qt.transpose(1, 2), g_s)
-    return g_qt, g_it, g_v
+def _backward_eager(a, d, v, g_rows, g_fused, g_kl, it, k: float):
+    """Eager version of :func:`_backward_scores` with batched matmuls and in-place ops."""
+    g_s = d * g_kl
+    g_s.add_(g_rows[..., None]).addcmul_(g_fused[..., None], v[:, None, :])
+    not_a = torch.rsub(a, 1.0)
+    # (1-A)²/k where A > 0, else 0: ceil(A) is that mask as A is in [0, 1) (and fast on CPU)
+    g_s.mul_(not_a).mul_(not_a.mul_(torch.ceil(a)).mul_(1.0 / k))
+    return g_s, torch.bmm(g_s, it.transpose(1, 2))
 
 
 class AttentionTerms(torch.autograd.Function):
-    """(qt, it, v) → (row sums, fused A V, summed sparsity KL) with A never stored."""
+    """(qt, it, v) → (row sums, fused A V, sparsity KL summed over the batch).
+
+    Forward is one pass over (B, P, R) that keeps A and ∂KL/∂A for the backward; the
+    backward is one pass for ∂L/∂S and ∂L/∂Qt plus two batched matmuls. Compiled, each pass
+    is one loop over the batch; eager, the batch goes in chunks of ``EAGER_CHUNK`` subjects
+    so that the temporaries of each chain of operations stay in cache.
+    """
 
     @staticmethod
     def forward(ctx, qt, it, v, k: float, rho: float, eps: float):
-        fn = _kernel("forward", _forward_terms) if _STATE["compile"] else _forward_eager
-        rows, fused, kl = fn(qt, it, v, k, rho, eps)
+        step = len(qt) if _STATE["compile"] else EAGER_CHUNK
+        fn = _run("forward", _forward_terms, _forward_eager)
+        parts = [
+            fn(qt[i : i + step], it[i : i + step], v[i : i + step], k, rho, eps)
+            for i in range(0, len(qt), step)
+        ]
+        rows, fused, kl_rows = (torch.cat([p[j] for p in parts]) for j in range(3))
+        kl = kl_rows.sum() - qt.shape[0] * qt.shape[1] * it.shape[2] * math.log1p(-rho)
         ctx.save_for_backward(qt, it, v)
-        ctx.consts = (k, rho, eps)
+        ctx.saved = [(p[3], p[4]) for p in parts]  # A and ∂KL/∂A per chunk
+        ctx.k, ctx.step = k, step
         return rows, fused, kl
 
     @staticmethod
@@ -130,11 +196,33 @@ class AttentionTerms(torch.autograd.Function):
         g_rows = torch.zeros_like(qt[..., 0]) if g_rows is None else g_rows.contiguous()
         g_fused = torch.zeros_like(qt[..., 0]) if g_fused is None else g_fused.contiguous()
         g_kl = torch.zeros((), dtype=qt.dtype, device=qt.device) if g_kl is None else g_kl
-        fn = _kernel("backward", _backward_terms) if _STATE["compile"] else _backward_eager
-        g_qt, g_it, g_v = fn(qt, it, v, g_rows, g_fused, g_kl, *ctx.consts)
+        fn = _run("backward", _backward_scores, _backward_eager)
+        grads = []
+        for n, (a, d) in enumerate(ctx.saved):
+            part = slice(n * ctx.step, (n + 1) * ctx.step)
+            g_s, g_qt = fn(a, d, v[part], g_rows[part], g_fused[part], g_kl, it[part], ctx.k)
+            g_it = torch.bmm(qt[part].transpose(1, 2), g_s)
+            g_v = torch.bmm(g_fused[part, None, :], a).squeeze(1)
+            grads.append((g_qt, g_it, g_v))
+        ctx.saved = None
+        g_qt, g_it, g_v = (torch.cat([g[j] for g in grads]) for j in range(3))
         return g_qt, g_it, g_v, None, None, None
 
 
 def attention_terms(qt, it, v, k: float, rho: float, eps: float):
     """Row sums (B, P), fused representation (B, P) and summed KL of A from the factors."""
     return AttentionTerms.apply(qt, it, v, k, rho, eps)
+
+
+def retain_freed_memory() -> bool:
+    """Ask glibc to keep freed large blocks for reuse instead of unmapping them.
+
+    Every (B, P, R) buffer is otherwise a fresh mmap whose page faults cost as much as a
+    pass over it. Process-wide, harmless elsewhere; False where not glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        ok = libc.mallopt(-3, 32 * 1024 * 1024)  # M_MMAP_THRESHOLD: glibc's maximum
+        return bool(ok and libc.mallopt(-1, 512 * 1024 * 1024))  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        return False

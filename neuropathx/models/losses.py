@@ -119,14 +119,18 @@ def _pair_l1_by_sorting(rows: torch.Tensor, labels: torch.Tensor) -> torch.Tenso
     (opposite-class values strictly below s_k) - (those strictly above); ties count zero,
     like the zero subgradient of ``|0|``, so value and gradient equal the all-pairs sum.
     """
-    values, order = rows.T.sort(dim=1)  # (P, B)
+    values, order = rows.T.contiguous().sort(dim=1)  # (P, B)
     patient = (labels == 1).to(rows.dtype)[order]
     n_pat = patient[0].sum()
     n_ctrl = len(labels) - n_pat
     zero = values.new_zeros(values.shape[0], 1)
     pat_before = torch.cat([zero, patient.cumsum(1)], 1)  # patients among the first i
-    first = torch.searchsorted(values, values, side="left")
-    after_last = torch.searchsorted(values, values, side="right")
+    if bool((values[:, 1:] == values[:, :-1]).any()):  # ties: count only strict inequalities
+        first = torch.searchsorted(values, values, side="left")
+        after_last = torch.searchsorted(values, values, side="right")
+    else:  # no ties: the sorted position is both
+        first = torch.arange(values.shape[1], device=values.device).expand_as(values)
+        after_last = first + 1
     pat_below, pat_upto = pat_before.gather(1, first), pat_before.gather(1, after_last)
     ctrl_below = first.to(rows.dtype) - pat_below
     ctrl_upto = after_last.to(rows.dtype) - pat_upto

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neuropathx.models.attention_core import attention_terms
+from neuropathx.models.attention_core import attention_terms, piecewise_leaky_mlp
 from neuropathx.models.losses import LOG_CLAMP
 
 
@@ -151,12 +151,13 @@ class NeuroPathX(nn.Module):
         var_p, mean_p = torch.var_mean(scores, correction=0)
         w_q = self.query_in.weight[:, 0]  # (d_q,)
         q_scale, q_shift = _norm_affine(self.query_norm, w_q * mean_p, w_q * w_q * var_p, b * p)
-        a, c = w_q * q_scale, q_shift
-        h = self._leaky(torch.addcmul(c, scores[:, None], a))  # (B·P, d_q)
+        a, c = w_q * q_scale, q_shift  # BN(p w) = p a + c per channel
         if self.config.reference_query_activation:
+            h = self._leaky(torch.addcmul(c, scores[:, None], a))  # (B·P, d_q)
             qt = self._leaky(h @ self.query_out.weight.T) @ w_tilde
-        else:
-            qt = h @ (self.query_out.weight.T @ w_tilde)
+        else:  # Qt = leaky(p a + c) W_q2ᵀ W̃ is piecewise linear in the pathway score p
+            m = self.query_out.weight.T @ w_tilde
+            qt = piecewise_leaky_mlp(scores, a, c, m, self.config.leaky_slope)
         ones = imaging.new_ones(b, 1, r)
         it = torch.cat([imaging.transpose(1, 2), ones], 1)  # (B, F+1, R)
         return qt.view(b, p, nf + 1), it

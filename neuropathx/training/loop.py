@@ -16,7 +16,8 @@ from scipy.stats import rankdata
 
 from neuropathx.cohort import CohortArrays
 from neuropathx.metrics import binary_metrics
-from neuropathx.models.losses import neuropathx_loss
+from neuropathx.models.attention_core import retain_freed_memory, use_compiled
+from neuropathx.models.losses import loss_from_terms
 from neuropathx.models.neuropathx import NeuroPathX, NeuroPathXConfig
 from neuropathx.training.config import LossParams, TrainingParams
 from neuropathx.training.preprocess import Standardiser, fold_masks
@@ -114,15 +115,17 @@ def run_epoch(
     sums = torch.zeros(4, dtype=torch.float64, device=data.labels.device)
     for part in batch_slices(n, batch_size):
         idx = order[part]
-        logits, attention, _ = model(data.genetics[idx], data.imaging[idx])
-        terms = neuropathx_loss(
+        logits, rows, kl_sum = model.objective_terms(
+            data.genetics[idx], data.imaging[idx], loss.rho
+        )
+        terms = loss_from_terms(
             logits,
-            attention,
+            rows,
+            kl_sum,
             data.labels[idx],
             pos_weight=pos_weight,
             lambda_sp=loss.lambda_sp,
             lambda_path=loss.lambda_path,
-            rho=loss.rho,
             path_metric=loss.path_metric,
             path_pairs=loss.path_pairs,
             min_batch_for_reg=loss.min_batch_for_reg,
@@ -152,15 +155,23 @@ def evaluate(
     model: NeuroPathX, data: FoldData, loss: LossParams, pos_weight: float
 ) -> dict[str, float]:
     """Validation loss (same objective, all pairs) and AUC of one part."""
-    logits, attention = predict(model, data.genetics, data.imaging)
-    terms = neuropathx_loss(
+    model.eval()
+    starts = range(0, len(data.labels), EVAL_CHUNK)
+    chunks = [
+        model.objective_terms(
+            data.genetics[i : i + EVAL_CHUNK], data.imaging[i : i + EVAL_CHUNK], loss.rho
+        )
+        for i in starts
+    ]
+    logits = torch.cat([c[0] for c in chunks])
+    terms = loss_from_terms(
         logits,
-        attention,
+        torch.cat([c[1] for c in chunks]),
+        sum(c[2] for c in chunks),
         data.labels,
         pos_weight=pos_weight,
         lambda_sp=loss.lambda_sp,
         lambda_path=loss.lambda_path,
-        rho=loss.rho,
         path_metric=loss.path_metric,
         path_pairs=0,
         min_batch_for_reg=loss.min_batch_for_reg,
@@ -222,6 +233,7 @@ def train_fold(
     resolved = TrainingParams.from_dict(params)
     masks = fold_masks(cohort, roles)
     torch.set_num_threads(threads)
+    configure_speed()
     dev = resolve_device(device)
     with deterministic_algorithms():
         set_seed(seed)
@@ -232,10 +244,28 @@ def train_fold(
         return _finish(cohort, masks, parts, model, resolved, scaler, best_epoch, history, seed)
 
 
+def make_optimizer(model: NeuroPathX, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW with the fused single-kernel update (one call for all parameters)."""
+    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+
+
+def configure_speed(compile_kernels: bool | None = None) -> None:
+    """Keep freed buffers for reuse and choose eager or compiled attention passes.
+
+    ``compile_kernels=None`` reads the environment variable ``NEUROPATHX_COMPILE``
+    ("1" compiles with torch.compile; default eager). Results do not depend on it beyond
+    floating-point rounding and the dropout random stream.
+    """
+    retain_freed_memory()
+    if compile_kernels is None:
+        compile_kernels = os.environ.get("NEUROPATHX_COMPILE", "0") == "1"
+    use_compiled(compile_kernels)
+
+
 def _fit(model: NeuroPathX, parts: dict[str, FoldData], params: TrainingParams, seed: int):
     """Epoch loop with early stopping; returns the best state, its epoch and the history."""
     opt = params.optim
-    optimizer = torch.optim.AdamW(model.parameters(), lr=opt.lr, weight_decay=opt.weight_decay)
+    optimizer = make_optimizer(model, opt.lr, opt.weight_decay)
     generator = torch.Generator().manual_seed(seed)
     y = parts["train"].labels
     n_pat = float(y.sum())

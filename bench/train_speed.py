@@ -1,0 +1,265 @@
+"""Seconds per training epoch of NeuroPathX on synthetic data (same code path as train_fold).
+
+Each epoch = one shuffled pass over the training subjects (forward, both regularisers,
+backward, AdamW step) plus one validation pass. The same run then times a faithful
+re-implementation of the released reference training step (direct Q Kᵀ by bmm, sparsity on
+2 random subjects, a Python loop over 10 random pairs, a DataLoader) on the same data and
+threads. ``cpu_*`` figures are main-thread CPU seconds (less sensitive to a loaded machine).
+Last stdout line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import statistics
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+
+from neuropathx.cohort import CohortArrays
+from neuropathx.training.config import TrainingParams
+from neuropathx.training.loop import (
+    build_model,
+    configure_speed,
+    deterministic_algorithms,
+    evaluate,
+    make_optimizer,
+    prepare_fold,
+    resolve_device,
+    run_epoch,
+)
+from neuropathx.training.preprocess import fold_masks
+
+MEASURES = ["GrayVol", "SurfArea", "ThickAvg", "ThickStd"]
+
+
+def synthetic_cohort(n: int, n_pathways: int, n_regions: int, seed: int = 0) -> CohortArrays:
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(n) % 2)
+    return CohortArrays(
+        np.array([f"sub-{i:05d}" for i in range(n)]),
+        labels,
+        rng.normal(size=(n, n_pathways)) + 0.3 * labels[:, None],
+        [f"pathway{i}" for i in range(n_pathways)],
+        rng.normal(size=(n, n_regions, len(MEASURES))),
+        [f"region{i}" for i in range(n_regions)],
+        list(MEASURES),
+    )
+
+
+class ReferenceNeuroPathX(torch.nn.Module):
+    """Straightforward re-implementation of the released model (direct ``Q Kᵀ`` by bmm)."""
+
+    def __init__(self, n_pathways: int, n_measures: int, d: int = 32, d_v: int = 8):
+        super().__init__()
+        nn = torch.nn
+        self.n_pathways = n_pathways
+        self.query = nn.Sequential(
+            nn.Linear(1, d, bias=False), nn.BatchNorm1d(d), nn.LeakyReLU(0.2),
+            nn.Linear(d, d, bias=False),
+        )  # fmt: skip
+        self.key_relu = nn.LeakyReLU(0.2)  # released code applies it to the query
+        self.key = nn.Linear(n_measures, d, bias=False)
+        self.key_norm = nn.BatchNorm1d(d)
+        self.value = nn.Sequential(
+            nn.Linear(n_measures, d_v, bias=False), nn.BatchNorm1d(d_v), nn.LeakyReLU(0.2),
+            nn.Linear(d_v, 1, bias=False),
+        )  # fmt: skip
+        self.classifier = nn.Sequential(
+            nn.BatchNorm1d(n_pathways), nn.LeakyReLU(0.2), nn.Dropout(0.5),
+            nn.Linear(n_pathways, 24), nn.BatchNorm1d(24), nn.LeakyReLU(0.2), nn.Dropout(0.5),
+            nn.Linear(24, 1),
+        )  # fmt: skip
+
+    def forward(self, genetics, imaging):
+        b, p = genetics.shape
+        _, r, f = imaging.shape
+        query = self.query(genetics.reshape(b * p, 1)).view(b, p, -1)
+        query = self.key_relu(query)
+        key = self.key_norm(self.key(imaging.reshape(b * r, f))).view(b, r, -1)
+        value = self.value(imaging.reshape(b * r, f)).view(b, r, 1)
+        scores = torch.relu(torch.bmm(query, key.transpose(1, 2))) / (math.sqrt(p) / 2)
+        attention = scores / (torch.abs(scores) + 0.5)
+        fused = torch.bmm(attention, value).squeeze(-1)
+        return self.classifier(fused).squeeze(-1), attention
+
+
+def reference_loss(logits, attention, labels, bce, rho=0.01, lambda_sp=1e-6, lambda_path=1e-4):
+    """BCE + KL sparsity on 2 random subjects + pathway L1 over 10 random pairs (loop)."""
+    loss = bce(logits, labels)
+    if len(labels) >= 20 and 0 < labels.sum() < len(labels):
+        kl = 0.0
+        for i in torch.randint(len(labels), (2,)).tolist():
+            a = attention[i].clamp(1e-6, 1 - 1e-6)
+            kl = kl + (a * torch.log(a / rho) + (1 - a) * torch.log((1 - a) / (1 - rho))).sum()
+        loss = loss + lambda_sp * kl / 2
+        patients = torch.nonzero(labels == 1).flatten().tolist()
+        controls = torch.nonzero(labels == 0).flatten().tolist()
+        rows = attention.sum(-1)
+        for _ in range(10):  # released loop: only the last pair is kept
+            i, j = random.choice(patients), random.choice(controls)
+            path = torch.abs(rows[i] - rows[j]).sum()
+        loss = loss + lambda_path * path
+    return loss
+
+
+def reference_epoch(model, optimizer, loader, val_loader, bce) -> float:
+    """One training pass with the DataLoader, then one validation pass (loss and AUC)."""
+    model.train()
+    for genetics, imaging, labels in loader:
+        logits, attention = model(genetics, imaging)
+        loss = reference_loss(logits, attention, labels, bce)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        outs = [(model(g, i)[0], y) for g, i, y in val_loader]
+        logits, y = torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
+        bce(logits, y).item()
+    return float(roc_auc_score(y.cpu().numpy(), logits.cpu().numpy()))
+
+
+def reference_runner(parts, args, device):
+    """A function running one reference epoch on the same data; returns (wall, CPU) s."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(0)
+    random.seed(0)
+    train, val = parts["train"], parts["val"]
+    loader = DataLoader(TensorDataset(*train), batch_size=args.batch_size, shuffle=True)
+    val_loader = DataLoader(TensorDataset(*val), batch_size=args.batch_size)
+    model = ReferenceNeuroPathX(args.pathways, len(MEASURES)).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5, weight_decay=1e-5)
+    bce = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(1.0, device=device))
+
+    def run(epoch: int) -> tuple[float, float]:
+        start, cpu_start = time.perf_counter(), time.thread_time()
+        auc = reference_epoch(model, optimizer, loader, val_loader, bce)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        wall, cpu = time.perf_counter() - start, time.thread_time() - cpu_start
+        print(f"reference epoch {epoch}: {wall:.4f} s (val_auc {auc:.3f})", flush=True)
+        return wall, cpu
+
+    return run
+
+
+@contextmanager
+def deterministic_algorithms_off():
+    """The reference code ran without deterministic algorithms."""
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(False)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--pathways", type=int, default=177)
+    ap.add_argument("--rois", type=int, default=68)
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--reference-query-activation", action="store_true")
+    ap.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="run the fused attention passes through torch.compile",
+    )
+    ap.add_argument("--no-reference", action="store_true", help="skip the reference timing")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    cohort = synthetic_cohort(args.n, args.pathways, args.rois)
+    roles = np.array(["train", "val", "test"])[
+        np.searchsorted([0.8, 0.9], np.arange(args.n) / args.n, side="right")
+    ]
+    params = TrainingParams.from_dict(
+        {
+            "batch_size": args.batch_size,
+            "reference_query_activation": args.reference_query_activation,
+        }
+    )
+    configure_speed(args.compile)
+    times, cpu, ref_times, ref_cpu = [], [], [], []
+    _, parts = prepare_fold(cohort, fold_masks(cohort, roles), device)
+    reference = None if args.no_reference else reference_runner(parts, args, device)
+    with deterministic_algorithms():
+        torch.manual_seed(0)
+        model = build_model(cohort, params).to(device)
+        optimizer = make_optimizer(model, params.optim.lr, params.optim.weight_decay)
+        generator = torch.Generator().manual_seed(0)
+        for epoch in range(1, args.epochs + 1):
+            start, cpu_start = time.perf_counter(), time.thread_time()
+            run_epoch(
+                model,
+                optimizer,
+                parts["train"],
+                params.loss,
+                pos_weight=1.0,
+                batch_size=params.optim.batch_size,
+                generator=generator,
+            )
+            val = evaluate(model, parts["val"], params.loss, 1.0)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+            cpu.append(time.thread_time() - cpu_start)
+            print(f"epoch {epoch}: {times[-1]:.4f} s (val_auc {val['val_auc']:.3f})", flush=True)
+            if reference is not None:  # alternate epochs: both see the same machine load
+                with deterministic_algorithms_off():
+                    wall, cpu_s = reference(epoch)
+                ref_times.append(wall)
+                ref_cpu.append(cpu_s)
+    steady = times[1:] or times
+    ref_steady = ref_times[1:] or ref_times
+    cpu_ours = statistics.median(cpu[1:] or cpu)
+    cpu_ref = statistics.median(ref_cpu[1:] or ref_cpu) if ref_cpu else None
+    ref = statistics.median(ref_steady) if ref_steady else None
+    ours = statistics.median(steady)
+    print(
+        json.dumps(
+            {
+                "s_per_epoch": ours,
+                "s_per_epoch_min": min(steady),
+                "first_epoch_s": times[0],
+                "reference_s_per_epoch": ref,
+                "reference_s_per_epoch_min": min(ref_steady) if ref_steady else None,
+                "speedup": ref / ours if ref else None,
+                "cpu_s_per_epoch": cpu_ours,
+                "reference_cpu_s_per_epoch": cpu_ref,
+                "cpu_speedup": cpu_ref / cpu_ours if cpu_ref else None,
+                "load_avg_1min": os.getloadavg()[0],
+                "compile": args.compile,
+                "n": args.n,
+                "n_train": len(parts["train"].labels),
+                "n_val": len(parts["val"].labels),
+                "pathways": args.pathways,
+                "rois": args.rois,
+                "measures": len(MEASURES),
+                "batch_size": args.batch_size,
+                "threads": args.threads,
+                "device": str(device),
+                "epochs": args.epochs,
+                "torch": str(torch.__version__),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
