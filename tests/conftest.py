@@ -1,16 +1,11 @@
-"""Shared pytest fixtures: seeded RNG, a small synthetic cohort, repository paths."""
+"""Shared pytest fixtures: a seeded RNG and a small synthetic cohort."""
 
 from __future__ import annotations
-
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from neuropathx.cohort import CohortArrays
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -35,7 +30,3 @@ def small_cohort(rng) -> CohortArrays:
         regions=[f"lh_region{k}" for k in range(r)],
         measures=["ThickAvg", "GrayVol"],
     )
-
-
-def plink_available() -> bool:
-    return shutil.which("plink2") is not None and shutil.which("plink1.9") is not None

@@ -3,7 +3,7 @@
 import jsonschema
 import pytest
 import yaml
-from conftest import REPO
+from workflow_helpers import REPO
 
 SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
 

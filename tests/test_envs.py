@@ -5,7 +5,7 @@ import tomllib
 
 import pytest
 import yaml
-from conftest import REPO
+from workflow_helpers import REPO
 
 # conda package name -> PyPI name, where they differ; None: not a Python package pin.
 CONDA_TO_PYPI = {"pytorch": "torch", "python": None, "pip": None, "plink": None, "plink2": None}
