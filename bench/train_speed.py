@@ -198,7 +198,7 @@ def main() -> None:
     times, cpu, ref_times, ref_cpu = [], [], [], []
     _, parts = prepare_fold(cohort, fold_masks(cohort, roles), device)
     reference = None if args.no_reference else reference_runner(parts, args, device)
-    with deterministic_algorithms():
+    with deterministic_algorithms(device):
         torch.manual_seed(0)
         model = build_model(cohort, params).to(device)
         optimizer = make_optimizer(model, params.optim.lr, params.optim.weight_decay)

@@ -75,8 +75,16 @@ def resolve_device(device: str) -> torch.device:
 
 
 @contextmanager
-def deterministic_algorithms():
-    """Use deterministic kernels inside the block, restoring the previous setting after."""
+def deterministic_algorithms(device: torch.device):
+    """Use deterministic kernels inside the block, restoring the previous setting after.
+
+    Only CUDA needs the switch: the CPU kernels used here are deterministic for a fixed
+    thread count (tests/test_training.py checks it), and the switch costs seconds of imports
+    in every training job.
+    """
+    if device.type != "cuda":
+        yield
+        return
     before = torch.are_deterministic_algorithms_enabled()
     fill_before = torch.utils.deterministic.fill_uninitialized_memory
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -235,7 +243,7 @@ def train_fold(
     torch.set_num_threads(threads)
     configure_speed()
     dev = resolve_device(device)
-    with deterministic_algorithms():
+    with deterministic_algorithms(dev):
         set_seed(seed)
         scaler, parts = prepare_fold(cohort, masks, dev)
         model = build_model(cohort, resolved).to(dev)
