@@ -187,3 +187,26 @@ def test_html_report_bundles_figures(tiny_run):
     assert result.returncode == 0, result.stdout
     assert (tiny_run / "report.zip").stat().st_size > 10_000
     shutil.rmtree(tiny_run / ".snakemake" / "log", ignore_errors=True)
+
+
+def test_destrieux_switch_runs_end_to_end(tmp_path):
+    """The demo's Destrieux files feed the whole pipeline on a config switch (148 regions)."""
+    work = copy_workflow(tmp_path / "wf")
+    (work / "destrieux.yaml").write_text(
+        "demo: {parcellations: [aparc, aparc.a2009s]}\n"
+        "imaging: {parcellation: aparc.a2009s}\n"
+        "models: {neuropathx: {}}\n"
+        "baselines: [logreg_concat]\n"
+    )
+    result = run_snakemake(
+        work, "--cores", "2", "--configfile", "config/tiny.yaml", "destrieux.yaml"
+    )
+    assert result.returncode == 0, result.stdout[-5000:]
+    imaging = _tsv(work, "results/cohort/imaging.tsv")
+    assert imaging.shape[1] == 1 + 148 * 4
+    assert "lh_G_and_S_frontomargin__ThickAvg" in imaging.columns
+    truth = _tsv(work, "results/report/truth_recovery.tsv")
+    regions = {c.rpartition("__")[0] for c in imaging.columns[1:]}
+    assert len(truth) >= 2 and set(truth["region"]) <= regions  # planted in Destrieux regions
+    with np.load(work / "results/train/neuropathx/repeat1/fold1/attention.npz") as att:
+        assert att["attention"].shape[2] == 148
