@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -115,12 +116,15 @@ def job_stats(output: str) -> dict[str, int]:
     return counts
 
 
-def jobs_of_run(cluster: SlurmCluster, run_id: str) -> list[dict[str, str]]:
-    """Accounting records of the jobs one Snakemake run submitted; printed for the CI log."""
+def jobs_of_run(cluster: SlurmCluster, run_id: str, capsys) -> list[dict[str, str]]:
+    """Accounting records of the jobs one Snakemake run submitted, shown in the CI log."""
     jobs = [job for job in cluster.sacct_jobs() if job["JobName"] == run_id]
-    print(f"\nsbatch jobs of run {run_id}:")
-    for job in jobs:
-        print(f"  {job['JobID']:>5}  {job['State']:<10} {job['Comment']:<70} {job['AllocTRES']}")
+    with capsys.disabled():
+        print(f"\nsbatch jobs of run {run_id}:")
+        for job in jobs:
+            print(
+                f"  {job['JobID']:>5}  {job['State']:<10} {job['Comment']:<70} {job['AllocTRES']}"
+            )
     return jobs
 
 
@@ -137,7 +141,7 @@ def tail(text: str, n: int = 60) -> str:
     return "\n".join(text.splitlines()[-n:])
 
 
-def test_toy_workflow_goes_through_sbatch_with_gres_and_groups(slurm_cluster, tmp_path):
+def test_toy_workflow_goes_through_sbatch_with_gres_and_groups(slurm_cluster, tmp_path, capsys):
     work = tmp_path / "toy"
     work.mkdir()
     (work / "Snakefile").write_text(TOY_SNAKEFILE)
@@ -147,7 +151,7 @@ def test_toy_workflow_goes_through_sbatch_with_gres_and_groups(slurm_cluster, tm
     result = snakemake_on_slurm(slurm_cluster, work, timeout=180)
 
     assert result.returncode == 0, tail(result.stdout)
-    jobs = jobs_of_run(slurm_cluster, slurm_run_id(result.stdout))
+    jobs = jobs_of_run(slurm_cluster, slurm_run_id(result.stdout), capsys)
     assert all(job["State"] == "COMPLETED" for job in jobs)
     by_rule: dict[str, list[dict[str, str]]] = {}
     for job in jobs:
@@ -167,7 +171,7 @@ def test_toy_workflow_goes_through_sbatch_with_gres_and_groups(slurm_cluster, tm
     assert (work / "out" / "gpu.txt").read_text().split()[1] == "cuda=0"
 
 
-def test_tiny_workflow_on_slurm_equals_local_run(slurm_cluster, tmp_path):
+def test_tiny_workflow_on_slurm_equals_local_run(slurm_cluster, tmp_path, capsys):
     if not (REPO / "Snakefile").exists() or not (REPO / "config" / "tiny.yaml").exists():
         pytest.skip("the workflow (Snakefile, config/tiny.yaml) is not there yet")
     local = copy_workflow(tmp_path / "local")
@@ -176,6 +180,7 @@ def test_tiny_workflow_on_slurm_equals_local_run(slurm_cluster, tmp_path):
 
     # the local reference run overlaps the Slurm run: the Slurm run mostly waits
     local_log = tmp_path / "local.log"
+    start = time.time()
     with open(local_log, "w") as log:
         local_run = subprocess.Popen(
             [*snakemake_cmd(), "--profile", "profiles/default", "--cores", "2",
@@ -186,7 +191,9 @@ def test_tiny_workflow_on_slurm_equals_local_run(slurm_cluster, tmp_path):
         result = snakemake_on_slurm(
             slurm_cluster, on_slurm, "--configfile", "config/tiny.yaml", "gpu.yaml", timeout=900
         )
+        slurm_s = time.time() - start
         local_rc = local_run.wait(timeout=900)
+        local_s = local_log.stat().st_mtime - start
     finally:
         if local_run.poll() is None:
             local_run.kill()
@@ -194,7 +201,9 @@ def test_tiny_workflow_on_slurm_equals_local_run(slurm_cluster, tmp_path):
     assert local_rc == 0, tail(local_log.read_text())
 
     # every rule instance ran as its own sbatch job (baseline fits as grouped jobs)
-    jobs = jobs_of_run(slurm_cluster, slurm_run_id(result.stdout))
+    with capsys.disabled():
+        print(f"\ntiny demo wall time: Slurm {slurm_s:.0f} s, local {local_s:.0f} s (concurrent)")
+    jobs = jobs_of_run(slurm_cluster, slurm_run_id(result.stdout), capsys)
     assert jobs and all(job["State"] == "COMPLETED" for job in jobs)
     expected = {rule: n for rule, n in job_stats(result.stdout).items() if rule != "all"}
     submitted: dict[str, int] = {}
