@@ -5,26 +5,24 @@ The defaults equal the config schema's defaults (METHOD.md reference values).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, make_dataclass
 
 from neuropathx.models.losses import PATH_METRICS
+from neuropathx.models.neuropathx import NeuroPathXConfig
 
 STOPPING_METRICS = ("auc", "loss")
 
 
-@dataclass(frozen=True)
-class ModelParams:
-    """Widths and constants of the NeuroPathX model."""
-
-    d_q: int = 32
-    d_qk: int = 32
-    d_v: int = 8
-    hidden: int = 24
-    dropout: float = 0.5
-    softsign_c: float = 0.5
-    gamma: float = 1.0
-    leaky_slope: float = 0.2
-    reference_query_activation: bool = False
+# The model's width and constant settings, with their defaults, are NeuroPathXConfig's own
+# fields (one definition); only the data-dependent shape fields are left out.
+_SHAPE_FIELDS = ("n_pathways", "n_regions", "n_measures")
+ModelParams = make_dataclass(
+    "ModelParams",
+    [(f.name, f.type, field(default=f.default))
+     for f in fields(NeuroPathXConfig) if f.name not in _SHAPE_FIELDS],
+    frozen=True,
+)  # fmt: skip
+ModelParams.__doc__ = "Widths and constants of the NeuroPathX model (NeuroPathXConfig's)."
 
 
 @dataclass(frozen=True)
