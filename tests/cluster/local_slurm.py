@@ -30,6 +30,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from slurm_conf import DB_PASS, DB_USER, NODE, slurm_conf, slurmdbd_conf
 from slurm_host import (
     DAEMONS,
     ClusterStartError,
@@ -46,10 +47,6 @@ from slurm_host import (
 
 __all__ = ["ClusterStartError", "ClusterUnavailable", "SlurmCluster", "local_slurm", "pid_is"]
 
-NODE = "localhost"
-CLUSTER_NAME = "localcluster"
-DB_USER = "slurm"
-DB_PASS = "slurmdbpass"
 # character devices present everywhere, standing in for GPU device files
 FAKE_GPU_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/urandom", "/dev/random")
 
@@ -168,10 +165,6 @@ class SlurmCluster:
 
     def write_configs(self) -> None:
         """Write slurm.conf, gres.conf and slurmdbd.conf into ``conf_dir``."""
-        p = self.ports
-        auth = f"AuthInfo=socket={self.munge_socket}"
-        gres_types = "GresTypes=gpu" if self.fake_gpus else ""
-        gres = f" Gres=gpu:{self.fake_gpus}" if self.fake_gpus else ""
         srun = shutil.which("srun", path=os.environ.get("PATH", os.defpath)) or "/usr/bin/srun"
         shim = self.base / "bin" / "srun"
         shim.write_text(
@@ -179,58 +172,7 @@ class SlurmCluster:
             f'export SLURM_CONF="${{SLURM_CONF:-$LOCAL_SLURM_CONF}}"\nexec {srun} "$@"\n'
         )
         shim.chmod(0o755)
-        (self.conf_dir / "slurm.conf").write_text(
-            f"""# written by tests/cluster/local_slurm.py
-ClusterName={CLUSTER_NAME}
-SlurmctldHost={NODE}
-AuthType=auth/munge
-{auth}
-CryptoType=crypto/munge
-SlurmUser=root
-SlurmdUser=root
-SlurmctldPort={p["slurmctld"]}
-SlurmdPort={p["slurmd"]}
-StateSaveLocation={self.base}/state/ctld
-SlurmdSpoolDir={self.base}/state/d
-SlurmctldPidFile={self.run_dir}/slurmctld.own.pid
-SlurmdPidFile={self.run_dir}/slurmd.own.pid
-SlurmctldLogFile={self.log_dir}/slurmctld.log
-SlurmdLogFile={self.log_dir}/slurmd.log
-MailProg=/bin/true
-# no cgroups: works in containers without a writable cgroup tree
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/linux
-JobAcctGatherFrequency=30
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core_Memory
-# without DefMemPerCPU every job gets the whole node and jobs run one at a time
-DefMemPerCPU=1000
-SchedulerType=sched/backfill
-ReturnToService=2
-MpiDefault=none
-AccountingStorageType=accounting_storage/slurmdbd
-AccountingStorageHost={NODE}
-AccountingStoragePort={p["slurmdbd"]}
-# with slurmdbd this "password" is the munge socket slurmctld uses to talk to slurmdbd
-AccountingStoragePass={self.munge_socket}
-# the executor plugin writes rule_<name>_wildcards_<...> into --comment: keep it for sacct
-AccountingStoreFlags=job_comment
-AccountingStorageTRES=gres/gpu
-JobCompType=jobcomp/none
-SlurmctldTimeout=30
-SlurmdTimeout=30
-InactiveLimit=0
-MinJobAge=600
-KillWait=5
-Waittime=0
-{gres_types}
-SlurmdParameters=config_overrides
-NodeName={NODE} NodeAddr=127.0.0.1 CPUs={self.cpus} Sockets=1 CoresPerSocket={self.cpus} \
-ThreadsPerCore=1 RealMemory={self.mem_mb}{gres} State=UNKNOWN
-PartitionName={self.partition} Nodes={NODE} Default=YES MaxTime=INFINITE State=UP
-"""
-        )
+        (self.conf_dir / "slurm.conf").write_text(slurm_conf(self))
         # Without File= slurmd drops the GPU and the node goes INVAL. Each GPU needs its own
         # character device (a plain file gives no CUDA_VISIBLE_DEVICES); jobs never open it.
         devices = FAKE_GPU_DEVICES[: self.fake_gpus]
@@ -240,23 +182,7 @@ PartitionName={self.partition} Nodes={NODE} Default=YES MaxTime=INFINITE State=U
             "".join(f"NodeName={NODE} Name=gpu File={device}\n" for device in devices)
         )
         dbd = self.conf_dir / "slurmdbd.conf"
-        dbd.write_text(
-            f"""# written by tests/cluster/local_slurm.py
-AuthType=auth/munge
-{auth}
-DbdHost={NODE}
-DbdPort={p["slurmdbd"]}
-SlurmUser=root
-LogFile={self.log_dir}/slurmdbd.log
-PidFile={self.run_dir}/slurmdbd.own.pid
-StorageType=accounting_storage/mysql
-StorageHost=127.0.0.1
-StoragePort={p["mariadbd"]}
-StorageUser={DB_USER}
-StoragePass={DB_PASS}
-StorageLoc=slurm_acct_db
-"""
-        )
+        dbd.write_text(slurmdbd_conf(self))
         dbd.chmod(0o600)  # slurmdbd refuses a world-readable config with a password
 
     def _munge_ok(self) -> bool:
