@@ -59,6 +59,7 @@ def test_planted_signal_is_learned(trained):
     train = pred[pred.split == "train"]
     assert roc_auc_score(train.label, train.probability) > 0.95
     assert trained.metrics["validation"]["auc"] > 0.9
+    assert trained.metrics["device"] == "cpu"  # "auto" on a machine without CUDA
     assert (trained.metrics["n_train"], trained.metrics["n_val"], trained.metrics["n_test"]) == (
         56,
         12,

@@ -330,6 +330,7 @@ def _finish(cohort, masks, parts, model, params, scaler, best_epoch, history, se
         "n_train": int(masks["train"].sum()),
         "n_val": int(masks["val"].sum()),
         "n_test": int(masks["test"].sum()),
+        "device": next(model.parameters()).device.type,  # what "auto" resolved to
         "validation": binary_metrics(val_y, probs["val"]),
     }
     return FoldResult(
