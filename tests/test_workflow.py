@@ -210,3 +210,20 @@ def test_destrieux_switch_runs_end_to_end(tmp_path):
     assert len(truth) >= 2 and set(truth["region"]) <= regions  # planted in Destrieux regions
     with np.load(work / "results/train/neuropathx/repeat1/fold1/attention.npz") as att:
         assert att["attention"].shape[2] == 148
+
+
+def test_tiny_harmonisation_accounts_for_the_planted_allele_problems(tiny_run):
+    """Every planted swap, strand flip, ambiguous and mismatched record ends where it should."""
+    outcome = _tsv(tiny_run, "results/pathway_scores/harmonisation_summary.tsv")
+    n = dict(zip(outcome["outcome"], outcome["n"], strict=True))
+    planted = _tsv(tiny_run, "results/demo/sumstats_planted.tsv")
+    bim = pd.read_csv(tiny_run / "results/genotype_qc/qc.bim", sep="\t", header=None)
+    kinds = planted[planted["SNP"].isin(set(bim[1]))].groupby("SNP")["kind"].apply(frozenset)
+    assert n["kept_swapped"] == sum(k == {"swapped"} for k in kinds)
+    assert n["kept_strand_flipped"] == sum(k == {"strand_flipped"} for k in kinds)
+    # a mismatch whose GWAS alleles happen to be A/T or C/G is dropped as ambiguous first
+    dropped = n["dropped_ambiguous"] + n["dropped_allele_mismatch"]
+    assert dropped == sum(bool(k & {"ambiguous", "mismatch"}) for k in kinds)
+    sumstats = _tsv(tiny_run, "results/demo/gwas_sumstats.tsv")
+    assert n["dropped_not_in_bim"] == (~sumstats["SNP"].isin(set(bim[1]))).sum()
+    assert sum(n.values()) == len(sumstats)
