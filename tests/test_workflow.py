@@ -227,3 +227,30 @@ def test_tiny_harmonisation_accounts_for_the_planted_allele_problems(tiny_run):
     sumstats = _tsv(tiny_run, "results/demo/gwas_sumstats.tsv")
     assert n["dropped_not_in_bim"] == (~sumstats["SNP"].isin(set(bim[1]))).sum()
     assert sum(n.values()) == len(sumstats)
+
+
+@pytest.mark.plink
+def test_tiny_pathway_scores_equal_plink2_score(tiny_run, tmp_path):
+    """The demo's pathway scores equal plink2 --score cols=+scoresums on the same weights."""
+    scores = _tsv(tiny_run, "results/pathway_scores/pathway_scores.tsv")
+    pathways = list(scores.columns[1:])
+    mapping = _tsv(tiny_run, "results/pathway_scores/snp_gene_pathway.tsv")
+    mapping = mapping.drop_duplicates(["SNP", "pathway"])  # a SNP counts once per pathway
+    weights = mapping.pivot(index="SNP", columns="pathway", values="BETA").fillna(0.0)
+    bim = pd.read_csv(tiny_run / "results/genotype_qc/qc.bim", sep="\t", header=None)
+    a1 = dict(zip(bim[1], bim[4], strict=True))
+    weights = weights[pathways]
+    weights.insert(0, "A1", [a1[s] for s in weights.index])
+    weights.index.name = "ID"
+    weights.to_csv(tmp_path / "w.tsv", sep="\t")
+    subprocess.run(
+        ["plink2", "--bfile", str(tiny_run / "results/genotype_qc/qc"), "--score",
+         str(tmp_path / "w.tsv"), "1", "2", "header-read", "cols=+scoresums",
+         "--score-col-nums", f"3-{len(pathways) + 2}", "--threads", "1",
+         "--out", str(tmp_path / "p2")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    plink = pd.read_csv(tmp_path / "p2.sscore", sep="\t", dtype={"IID": str})
+    assert list(plink["IID"]) == list(scores["participant_id"])
+    expected = plink[[f"{p}_SUM" for p in pathways]].to_numpy()
+    np.testing.assert_allclose(scores[pathways].to_numpy(), expected, rtol=1e-5, atol=1e-5)
