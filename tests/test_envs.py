@@ -1,7 +1,12 @@
-"""Every job-running rule names a conda env; env pins agree with pyproject.toml."""
+"""Every job-running rule names a conda env that holds what its script imports; env pins
+agree with pyproject.toml."""
 
+import ast
+import importlib.metadata
 import re
+import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -77,3 +82,58 @@ def test_python_env_pins_cover_what_the_library_imports():
     pins = _pyproject_pins()
     for pkg in ("torch", "snakemake", "pandas-plink-ng", "nilearn", "msprime", "numpy"):
         assert pkg in pins
+
+
+def _module_file(module: str) -> Path | None:
+    path = REPO / Path(*module.split("."))
+    for candidate in (path / "__init__.py", path.with_suffix(".py")):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _third_party_imports(script: Path) -> set[str]:
+    """Top-level third-party modules imported by a script and the neuropathx code it uses."""
+    seen, todo, found = set(), [script], set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top == "neuropathx":
+                    parts = name.split(".")
+                    todo += [f for i in range(1, len(parts) + 1)
+                             if (f := _module_file(".".join(parts[:i])))]  # fmt: skip
+                elif top not in sys.stdlib_module_names and top != "_neuropathx_path":
+                    found.add(top)
+    return found
+
+
+def test_every_rule_env_holds_what_its_script_imports():
+    """Under --use-conda a job sees only its env: a module it imports must be in it."""
+    distributions = importlib.metadata.packages_distributions()
+    pypi_to_conda = {v: k for k, v in CONDA_TO_PYPI.items() if v}
+    checked = 0
+    for path, rule, body in _rule_blocks():
+        script = re.search(r'script:\n\s+"([^"]+)"', body)
+        env = re.search(r'conda:\n\s+"([^"]+)"', body)
+        if not script:
+            continue
+        in_env = {name.lower() for name, _, _ in _env_deps((path.parent / env.group(1)).resolve())}
+        for module in _third_party_imports((path.parent / script.group(1)).resolve()):
+            for dist in distributions.get(module, [module]):
+                name = pypi_to_conda.get(dist.lower(), dist.lower())
+                assert name in in_env, (
+                    f"rule {rule}: imports {module} ({dist}), not in {env.group(1)}"
+                )
+        checked += 1
+    assert checked >= 10

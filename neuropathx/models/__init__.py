@@ -1,20 +1,5 @@
-"""models stage of the NeuroPathX pipeline."""
+"""Models: NeuroPathX (``neuropathx.models.neuropathx``), its losses (``losses``) and the
+baselines (``baselines``).
 
-from neuropathx.models.losses import (
-    LossTerms,
-    classification_loss,
-    neuropathx_loss,
-    pathway_similarity_loss,
-    sparsity_loss,
-)
-from neuropathx.models.neuropathx import NeuroPathX, NeuroPathXConfig
-
-__all__ = [
-    "LossTerms",
-    "NeuroPathX",
-    "NeuroPathXConfig",
-    "classification_loss",
-    "neuropathx_loss",
-    "pathway_similarity_loss",
-    "sparsity_loss",
-]
+Nothing is imported here on purpose: the baselines run in an environment without PyTorch.
+"""
