@@ -43,18 +43,6 @@ class CohortArrays:
         if self.imaging.shape[1:] != (len(self.regions), len(self.measures)):
             raise ValueError("CohortArrays: imaging shape does not match region/measure names")
 
-    def subset(self, mask: np.ndarray) -> CohortArrays:
-        """The cohort restricted to the rows where ``mask`` is true (or to index array)."""
-        return CohortArrays(
-            self.subjects[mask],
-            self.labels[mask],
-            self.genetics[mask],
-            list(self.pathways),
-            self.imaging[mask],
-            list(self.regions),
-            list(self.measures),
-        )
-
     @property
     def imaging_flat(self) -> np.ndarray:
         """(N, R*F) imaging features, region-major (matches ``imaging_columns``)."""

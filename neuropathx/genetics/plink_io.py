@@ -7,7 +7,6 @@ column-5 allele (A1): 0b00 = two A1, 0b10 = one, 0b11 = none, 0b01 = missing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,17 +169,6 @@ def decode_dosage(packed: np.ndarray, n_samples: int) -> tuple[np.ndarray, np.nd
     dosage = codes.astype(np.float64)
     dosage[missing] = 0.0
     return dosage, missing
-
-
-def iter_dosage_chunks(
-    fileset: PlinkFileset, chunk_size: int = 4096
-) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
-    """Yield (variant slice, dosage, missing) for consecutive blocks of variants."""
-    raw = bed_matrix(fileset)
-    for start in range(0, fileset.n_variants, chunk_size):
-        sl = slice(start, min(start + chunk_size, fileset.n_variants))
-        dosage, missing = decode_dosage(np.asarray(raw[sl]), fileset.n_samples)
-        yield sl, dosage, missing
 
 
 def read_dosages(fileset: PlinkFileset) -> np.ndarray:

@@ -48,11 +48,6 @@ class LoadProblem:
     missing: bool
 
 
-def stats_path(subjects_dir: str | Path, subject: str, hemi: str, parcellation: str) -> Path:
-    """``<SUBJECTS_DIR>/<subject>/stats/<hemi>.<parcellation>.stats``."""
-    return Path(subjects_dir) / subject / "stats" / f"{hemi}.{parcellation}.stats"
-
-
 def _read_hemisphere(path: str, hemi: str, measures: tuple[str, ...]) -> HemisphereStats:
     table = parse_parc_stats(path, hemi=hemi)
     missing = [m for m in measures if m not in table.columns]

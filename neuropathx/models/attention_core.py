@@ -30,11 +30,6 @@ def use_compiled(enabled: bool) -> None:
     _STATE["compile"] = bool(enabled)
 
 
-def compiled_enabled() -> bool:
-    """Whether the fused passes currently run compiled."""
-    return _STATE["compile"]
-
-
 def _run(name: str, pure: Callable, eager: Callable) -> Callable:
     """The compiled ``pure`` when compiling is on (eager if compiling fails), else ``eager``."""
     if not _STATE["compile"]:
