@@ -11,6 +11,7 @@ import pandas as pd
 
 from neuropathx.errors import InputError
 from neuropathx.features import feature_column, split_feature_columns
+from neuropathx.genetics.plink_io import read_fam
 from neuropathx.io import check_subject_id, read_tsv, write_id_float_tsv, write_tsv
 from neuropathx.splits import make_splits
 
@@ -172,7 +173,7 @@ def build_cohort(
     _read_ids(genetics, gen)
     _read_ids(imaging, img)
     split_feature_columns([c for c in img.columns if c != ID])
-    fam_ids = pd.read_csv(fam, sep=r"\s+", header=None, usecols=[1], dtype=str)[1].tolist()
+    fam_ids = read_fam(fam)["IID"].tolist()
     kept, exclusions = join_modalities(table, gen, img, fam_ids)
     if kept["label"].nunique() < 2:
         raise InputError(
