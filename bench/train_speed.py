@@ -24,6 +24,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from neuropathx.cohort import CohortArrays
+from neuropathx.models.backend import BACKENDS, backend_for
 from neuropathx.training.config import TrainingParams
 from neuropathx.training.loop import (
     build_model,
@@ -174,10 +175,10 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--reference-query-activation", action="store_true")
     ap.add_argument(
-        "--compile",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="run the fused attention passes through torch.compile",
+        "--kernel",
+        choices=BACKENDS,
+        default="native",
+        help="how the attention passes run (native C kernel, torch.compile or eager PyTorch)",
     )
     ap.add_argument("--no-reference", action="store_true", help="skip the reference timing")
     args = ap.parse_args()
@@ -194,7 +195,7 @@ def main() -> None:
             "reference_query_activation": args.reference_query_activation,
         }
     )
-    configure_speed(args.compile)
+    configure_speed(args.kernel)
     times, cpu, ref_times, ref_cpu = [], [], [], []
     _, parts = prepare_fold(cohort, fold_masks(cohort, roles), device)
     reference = None if args.no_reference else reference_runner(parts, args, device)
@@ -244,7 +245,7 @@ def main() -> None:
                 "reference_cpu_s_per_epoch": cpu_ref,
                 "cpu_speedup": cpu_ref / cpu_ours if cpu_ref else None,
                 "load_avg_1min": os.getloadavg()[0],
-                "compile": args.compile,
+                "kernel": backend_for(parts["train"].genetics),
                 "n": args.n,
                 "n_train": len(parts["train"].labels),
                 "n_val": len(parts["val"].labels),

@@ -36,6 +36,7 @@ rule train_neuropathx:
     params:
         model_params=neuropathx_params,
         device=config["training"]["device"],
+        kernel=config["training"]["kernel"],
         seed=config["seed"],
     script:
         "../workflow_scripts/train_neuropathx.py"

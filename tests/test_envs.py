@@ -13,7 +13,14 @@ import yaml
 from workflow_helpers import REPO
 
 # conda package name -> PyPI name, where they differ; None: not a Python package pin.
-CONDA_TO_PYPI = {"pytorch": "torch", "python": None, "pip": None, "plink": None, "plink2": None}
+CONDA_TO_PYPI = {
+    "pytorch": "torch",
+    "python": None,
+    "pip": None,
+    "plink": None,
+    "plink2": None,
+    "c-compiler": None,  # builds the native kernels
+}
 ACTIONS = ("script:", "shell:", "run:", "wrapper:", "notebook:")
 
 

@@ -21,6 +21,7 @@ with log_to_file(smk.log[0]):
         smk.params.model_params,
         seed=smk.params.seed,
         device=smk.params.device,
+        kernel=smk.params.kernel,
         threads=smk.threads,
     )
     write_fold_outputs(result, Path(smk.output.metrics).parent)

@@ -6,8 +6,10 @@ so the scores factor exactly: ``Q Kᵀ = Qt It`` with ``Qt = Q [diag(γ/σ) W_k 
 needs from the attention ``A`` reduces over regions: the row sums ``s = A 1_R``, the fused
 representation ``A V`` and the summed sparsity KL. :class:`AttentionTerms` returns those
 three without storing any (B, P, R) tensor; its backward recomputes ``A`` from the factors.
-Both passes are pure tensor functions; ``use_compiled(True)`` runs them through
-``torch.compile`` (one fused loop each), eager PyTorch otherwise (same maths).
+Three backends (``models.backend``) compute the same maths: ``native``, the C kernel of
+``csrc/attention.c`` (one fused loop forward and one backward, recomputing ``A``);
+``compile``, the pure tensor passes below through ``torch.compile``; ``eager``, the same
+passes in eager PyTorch (chunked, keeping ``A`` and ∂KL/∂A for the backward).
 """
 
 from __future__ import annotations
@@ -20,19 +22,15 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from neuropathx.models import backend, native_kernel
+
 EAGER_CHUNK = 32  # subjects per chunk of the eager passes (temporaries of ~1.5 MB each)
 _COMPILED: dict[str, Callable] = {}
-_STATE = {"compile": False}
-
-
-def use_compiled(enabled: bool) -> None:
-    """Run the fused passes through ``torch.compile`` (True) or eager PyTorch (False)."""
-    _STATE["compile"] = bool(enabled)
 
 
 def _run(name: str, pure: Callable, eager: Callable) -> Callable:
     """The compiled ``pure`` when compiling is on (eager if compiling fails), else ``eager``."""
-    if not _STATE["compile"]:
+    if backend.chosen() != "compile":
         return eager
     if name not in _COMPILED:
         _COMPILED[name] = torch.compile(pure, fullgraph=True, dynamic=None)
@@ -48,7 +46,7 @@ def _run(name: str, pure: Callable, eager: Callable) -> Callable:
                 RuntimeWarning,
                 stacklevel=2,
             )
-            use_compiled(False)
+            backend.use_backend("eager")
             return eager(*args)
 
     return call
@@ -78,18 +76,40 @@ def piecewise_leaky_mlp(
         # one probe per open interval, then the kinks themselves (LeakyReLU'(0) = slope)
         probes = torch.cat([kinks[:1] - 1.0, inner, kinks[-1:] + 1.0, kinks])
         alpha = torch.where(probes[:, None] * a + c > 0, a.new_ones(()), a.new_full((), slope))
+    width = m.shape[1]
+    table = torch.cat([alpha * a, alpha * c], 0) @ m  # slopes then offsets, (2(2d+1), F+1)
+    table = torch.cat([table[: len(alpha)], table[len(alpha) :]], 1)  # (2d+1, 2(F+1))
+    if backend.native_for(x, table):
+        return _QueryRows.apply(x.contiguous(), kinks, table)
+    with torch.no_grad():
         x = x.contiguous()
         piece = torch.searchsorted(kinks, x)  # x in (kinks[i-1], kinks[i]]
         on_kink = kinks[piece.clamp_max(len(kinks) - 1)] == x
         piece = torch.where(on_kink, piece + len(kinks) + 1, piece)
-    width = m.shape[1]
-    table = torch.cat([alpha * a, alpha * c], 0) @ m  # slopes then offsets, (2(2d+1), F+1)
-    table = torch.cat([table[: len(alpha)], table[len(alpha) :]], 1)  # (2d+1, 2(F+1))
     if table.is_cuda:  # embedding's backward is deterministic on CUDA, index_add is not
         rows = F.embedding(piece, table)
     else:  # index_select's backward (index_add) is deterministic on CPU and much faster
         rows = table.index_select(0, piece)
     return torch.addcmul(rows[:, width:], x[:, None], rows[:, :width])
+
+
+class _QueryRows(torch.autograd.Function):
+    """``table[piece(x)] · [x, 1]`` by the C kernel: a binary search and 2W numbers per x."""
+
+    @staticmethod
+    def forward(ctx, x, kinks, table):
+        out, piece = native_kernel.query_rows(x, kinks, table)
+        ctx.save_for_backward(x, piece, table)
+        return out
+
+    @staticmethod
+    def backward(ctx, g_out):
+        x, piece, table = ctx.saved_tensors
+        g_table = native_kernel.query_rows_backward(x, piece, g_out, len(table))
+        g_x = None
+        if ctx.needs_input_grad[0]:
+            g_x = (g_out * table[piece, : g_out.shape[1]]).sum(1)
+        return g_x, None, g_table
 
 
 _LN2_HI, _LN2_LO = 6.9313812256e-01, 9.0580006145e-06
@@ -164,7 +184,8 @@ def _backward_eager(a, d, v, g_rows, g_fused, g_kl, it, k: float):
 class AttentionTerms(torch.autograd.Function):
     """(qt, it, v) → (row sums, fused A V, sparsity KL summed over the batch).
 
-    Forward is one pass over (B, P, R) that keeps A and ∂KL/∂A for the backward; the
+    Native: the C kernel, one pass forward and one backward that recomputes A. PyTorch:
+    forward is one pass over (B, P, R) that keeps A and ∂KL/∂A for the backward; the
     backward is one pass for ∂L/∂S and ∂L/∂Qt plus two batched matmuls. Compiled, each pass
     is one loop over the batch; eager, the batch goes in chunks of ``EAGER_CHUNK`` subjects
     so that the temporaries of each chain of operations stay in cache.
@@ -172,18 +193,23 @@ class AttentionTerms(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, qt, it, v, k: float, rho: float, eps: float):
-        step = len(qt) if _STATE["compile"] else EAGER_CHUNK
+        ctx.save_for_backward(qt, it, v)
+        ctx.k, ctx.rho, ctx.eps = k, rho, eps
+        ctx.backend = backend.backend_for(qt, it, v)
+        constant = qt.shape[0] * qt.shape[1] * it.shape[2] * math.log1p(-rho)
+        if ctx.backend == "native":
+            rows, fused, kl_rows = native_kernel.forward(qt, it, v, k, *_native_constants(rho, eps))
+            return rows, fused, kl_rows.sum() - constant
+        step = len(qt) if ctx.backend == "compile" else EAGER_CHUNK
         fn = _run("forward", _forward_terms, _forward_eager)
         parts = [
             fn(qt[i : i + step], it[i : i + step], v[i : i + step], k, rho, eps)
             for i in range(0, len(qt), step)
         ]
         rows, fused, kl_rows = (torch.cat([p[j] for p in parts]) for j in range(3))
-        kl = kl_rows.sum() - qt.shape[0] * qt.shape[1] * it.shape[2] * math.log1p(-rho)
-        ctx.save_for_backward(qt, it, v)
         ctx.saved = [(p[3], p[4]) for p in parts]  # A and ∂KL/∂A per chunk
-        ctx.k, ctx.step = k, step
-        return rows, fused, kl
+        ctx.step = step
+        return rows, fused, kl_rows.sum() - constant
 
     @staticmethod
     def backward(ctx, g_rows, g_fused, g_kl):
@@ -191,6 +217,10 @@ class AttentionTerms(torch.autograd.Function):
         g_rows = torch.zeros_like(qt[..., 0]) if g_rows is None else g_rows.contiguous()
         g_fused = torch.zeros_like(qt[..., 0]) if g_fused is None else g_fused.contiguous()
         g_kl = torch.zeros((), dtype=qt.dtype, device=qt.device) if g_kl is None else g_kl
+        if ctx.backend == "native":
+            constants = _native_constants(ctx.rho, ctx.eps)
+            grads = native_kernel.backward(qt, it, v, ctx.k, *constants, g_rows, g_fused, g_kl)
+            return (*grads, None, None, None)
         fn = _run("backward", _backward_scores, _backward_eager)
         grads = []
         for n, (a, d) in enumerate(ctx.saved):
@@ -202,6 +232,11 @@ class AttentionTerms(torch.autograd.Function):
         ctx.saved = None
         g_qt, g_it, g_v = (torch.cat([g[j] for g in grads]) for j in range(3))
         return g_qt, g_it, g_v, None, None, None
+
+
+def _native_constants(rho: float, eps: float) -> tuple[float, float, float]:
+    """logit(ρ) and the bounds of u = A/(1-A), as the C kernel takes them."""
+    return (math.log(rho) - math.log1p(-rho), *_u_bounds(eps))
 
 
 def attention_terms(qt, it, v, k: float, rho: float, eps: float):

@@ -15,6 +15,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
+from neuropathx.models import backend, native_kernel
+
 PATH_METRICS = ("l1", "l2", "cosine")
 LOG_CLAMP = 1e-6  # attention is clamped to [eps, 1 - eps] inside the logs only
 
@@ -109,7 +111,24 @@ def pathway_rows_loss(
         return 1.0 - (a.sum(0) @ b.sum(0)) / (len(patients) * len(controls))
     if metric == "l2":
         return _pair_euclidean(patients, controls).mean()
+    if backend.native_for(rows):
+        return _PairL1.apply(rows, labels == 1)
     return _pair_l1_by_sorting(rows, labels)
+
+
+class _PairL1(torch.autograd.Function):
+    """All-pairs L1 by the C kernel: value and gradient in one O(n_pat·n_ctrl·P) pass."""
+
+    @staticmethod
+    def forward(ctx, rows, is_patient):
+        value, grad = native_kernel.pair_l1(rows, is_patient)
+        ctx.save_for_backward(grad)
+        return rows.new_tensor(value)
+
+    @staticmethod
+    def backward(ctx, g):
+        (grad,) = ctx.saved_tensors
+        return grad * g, None
 
 
 def _pair_l1_by_sorting(rows: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 from contextlib import contextmanager
@@ -16,12 +17,16 @@ from scipy.stats import rankdata
 
 from neuropathx.cohort import CohortArrays
 from neuropathx.metrics import binary_metrics
-from neuropathx.models.attention_core import retain_freed_memory, use_compiled
+from neuropathx.models import native_kernel
+from neuropathx.models.attention_core import retain_freed_memory
+from neuropathx.models.backend import backend_for, use_backend
 from neuropathx.models.losses import loss_from_terms
 from neuropathx.models.neuropathx import NeuroPathX, NeuroPathXConfig
 from neuropathx.training.config import LossParams, TrainingParams
+from neuropathx.training.optim import FlatAdamW
 from neuropathx.training.preprocess import Standardiser, fold_masks
 
+LOG = logging.getLogger(__name__)
 EVAL_CHUNK = 4096  # subjects per forward pass when evaluating
 HISTORY_COLUMNS = ["epoch", "loss_total", "loss_bce", "loss_sp", "loss_path", "val_loss", "val_auc"]
 
@@ -108,7 +113,7 @@ def batch_slices(n: int, batch_size: int) -> list[slice]:
 
 def run_epoch(
     model: NeuroPathX,
-    optimizer: torch.optim.Optimizer,
+    optimizer: FlatAdamW,
     data: FoldData,
     loss: LossParams,
     *,
@@ -120,17 +125,18 @@ def run_epoch(
     model.train()
     n = len(data.labels)
     order = torch.randperm(n, generator=generator).to(data.labels.device)
+    shuffled = FoldData(*(t.index_select(0, order) for t in data))  # batches are then views
     sums = torch.zeros(4, dtype=torch.float64, device=data.labels.device)
     for part in batch_slices(n, batch_size):
-        idx = order[part]
         logits, rows, kl_sum = model.objective_terms(
-            data.genetics[idx], data.imaging[idx], loss.rho
+            shuffled.genetics[part], shuffled.imaging[part], loss.rho
         )
+        labels = shuffled.labels[part]
         terms = loss_from_terms(
             logits,
             rows,
             kl_sum,
-            data.labels[idx],
+            labels,
             pos_weight=pos_weight,
             lambda_sp=loss.lambda_sp,
             lambda_path=loss.lambda_path,
@@ -139,10 +145,10 @@ def run_epoch(
             min_batch_for_reg=loss.min_batch_for_reg,
             generator=generator,
         )
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         terms.total.backward()
         optimizer.step()
-        sums += torch.stack([t.detach() for t in terms]).double() * len(idx)
+        sums += torch.stack([t.detach() for t in terms]).double() * len(labels)
     means = (sums / n).tolist()  # one device sync per epoch
     return dict(zip(["loss_total", "loss_bce", "loss_sp", "loss_path"], means, strict=True))
 
@@ -233,41 +239,49 @@ def train_fold(
     seed: int,
     device: str = "auto",
     threads: int = 1,
+    kernel: str = "native",
 ) -> FoldResult:
     """Train NeuroPathX on one fold and evaluate it once on the fold's test subjects.
 
     ``roles`` holds one of "train", "val", "test" or "" (unused) per cohort subject.
+    ``kernel``: how the hot loops run (``models.backend``: native, compile or eager).
     """
     resolved = TrainingParams.from_dict(params)
     masks = fold_masks(cohort, roles)
     torch.set_num_threads(threads)
-    configure_speed()
+    configure_speed(kernel)
     dev = resolve_device(device)
     with deterministic_algorithms(dev):
         set_seed(seed)
         scaler, parts = prepare_fold(cohort, masks, dev)
+        _log_kernel(kernel, parts["train"].genetics)
         model = build_model(cohort, resolved).to(dev)
         best_state, best_epoch, history = _fit(model, parts, resolved, seed)
         model.load_state_dict(best_state)
         return _finish(cohort, masks, parts, model, resolved, scaler, best_epoch, history, seed)
 
 
-def make_optimizer(model: NeuroPathX, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW with the fused single-kernel update (one call for all parameters)."""
-    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+def _log_kernel(kernel: str, sample: torch.Tensor) -> None:
+    """Say which implementation runs, and why ``native`` fell back to PyTorch if it did."""
+    used = backend_for(sample)
+    if kernel == "native" and used != "native":
+        reason = native_kernel.build_error() or f"{sample.device.type} {sample.dtype} tensors"
+        LOG.warning("native kernels unavailable (%s); using PyTorch (%s)", reason, used)
+    else:
+        LOG.info("hot loops run with the %s kernels", used)
 
 
-def configure_speed(compile_kernels: bool | None = None) -> None:
-    """Keep freed buffers for reuse and choose eager or compiled attention passes.
+def make_optimizer(model: NeuroPathX, lr: float, weight_decay: float) -> FlatAdamW:
+    """AdamW over flat parameter and gradient buffers (``training.optim``)."""
+    return FlatAdamW(model, lr=lr, weight_decay=weight_decay)
 
-    ``compile_kernels=None`` reads the environment variable ``NEUROPATHX_COMPILE``
-    ("1" compiles with torch.compile; default eager). Results do not depend on it beyond
-    floating-point rounding and the dropout random stream.
-    """
+
+def configure_speed(backend: str = "native") -> None:
+    """Keep freed buffers for reuse and choose how the attention passes run (``native`` C
+    kernel on CPU, ``compile`` through torch.compile, or ``eager`` PyTorch; see
+    ``models.attention_core``). Results agree to floating-point rounding."""
     retain_freed_memory()
-    if compile_kernels is None:
-        compile_kernels = os.environ.get("NEUROPATHX_COMPILE", "0") == "1"
-    use_compiled(compile_kernels)
+    use_backend(backend)
 
 
 def _fit(model: NeuroPathX, parts: dict[str, FoldData], params: TrainingParams, seed: int):
@@ -331,6 +345,7 @@ def _finish(cohort, masks, parts, model, params, scaler, best_epoch, history, se
         "n_val": int(masks["val"].sum()),
         "n_test": int(masks["test"].sum()),
         "device": next(model.parameters()).device.type,  # what "auto" resolved to
+        "kernel": backend_for(parts["train"].genetics),  # what ran the hot loops
         "validation": binary_metrics(val_y, probs["val"]),
     }
     return FoldResult(

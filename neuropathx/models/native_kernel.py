@@ -1,0 +1,195 @@
+"""The C kernels of ``csrc/``: built at first use into one library, loaded with ctypes.
+
+The shared library is compiled once per source, compiler and CPU into a cache folder
+(``$NEUROPATHX_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/neuropathx`` or ``~/.cache/neuropathx``)
+with ``-O3 -march=native``; concurrent jobs may build it at the same time (each writes its own
+file, then renames it into place). Without a C compiler :func:`load` returns ``None`` with the
+reason in :func:`build_error` and the callers use the PyTorch passes instead.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import torch
+
+SOURCES = sorted(Path(__file__).with_name("csrc").glob("*.c"))
+FLAGS = ["-O3", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-shared"]
+ARCH_FLAGS = (["-march=native"], ["-mcpu=native"], [])  # first that the compiler accepts
+_ERRORS: list[str] = []
+
+_I64, _F32, _PTR = ctypes.c_int64, ctypes.c_float, ctypes.c_void_p
+_SIGNATURES = {  # name: (argument types, return type)
+    "npx_attention_forward": ([_I64] * 4 + [_PTR] * 3 + [_F32] * 4 + [_PTR] * 3, ctypes.c_int),
+    "npx_attention_backward": (
+        [_I64] * 4 + [_PTR] * 3 + [_F32] * 4 + [_PTR] * 2 + [_F32] + [_PTR] * 3,
+        ctypes.c_int,
+    ),
+    "npx_query_forward": ([_I64] * 3 + [_PTR] * 5, None),
+    "npx_query_backward": ([_I64] * 3 + [_PTR] * 4, None),
+    "npx_pair_l1": ([_I64] * 2 + [_PTR] * 3, ctypes.c_double),
+}
+
+
+def cache_dir() -> Path:
+    """Where built kernels are kept."""
+    if os.environ.get("NEUROPATHX_KERNEL_CACHE"):
+        return Path(os.environ["NEUROPATHX_KERNEL_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "neuropathx"
+
+
+def _cpu_signature() -> str:
+    """The CPU model and feature flags (what ``-march=native`` compiles for)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() + platform.machine()
+    wanted = ("model name", "flags", "Features", "CPU part")
+    return "\n".join(sorted({line for line in lines if line.startswith(wanted)}))
+
+
+def _compiler() -> str | None:
+    return shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc") or shutil.which("clang")
+
+
+def _build(compiler: str) -> Path:
+    """Compile the kernel into the cache (or reuse a build of the same key); its path."""
+    version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
+    source = b"\0".join(path.read_bytes() for path in SOURCES)
+    errors = []
+    for arch in ARCH_FLAGS:
+        flags = FLAGS + arch
+        key = hashlib.sha256(
+            b"\0".join(
+                [source, " ".join(flags).encode(), version.encode(), _cpu_signature().encode()]
+            )
+        ).hexdigest()[:16]
+        target = cache_dir() / f"neuropathx_kernels-{key}.so"
+        if target.exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+        os.close(fd)
+        done = subprocess.run(
+            [compiler, *flags, *map(str, SOURCES), "-o", tmp], capture_output=True, text=True
+        )
+        if done.returncode == 0:
+            os.replace(tmp, target)
+            return target
+        os.unlink(tmp)
+        errors.append(f"{compiler} {' '.join(flags)}: {done.stderr.strip()[-500:]}")
+    raise RuntimeError("; ".join(errors))
+
+
+@cache
+def load() -> ctypes.CDLL | None:
+    """The kernel library, built if needed; None (reason in :func:`build_error`) if it can't.
+    Built or found once per process."""
+    return build_and_load()
+
+
+def build_and_load() -> ctypes.CDLL | None:
+    """:func:`load` without the per-process memo."""
+    compiler = _compiler()
+    if compiler is None:
+        _ERRORS.append("no C compiler found (set CC, or install gcc / clang)")
+        return None
+    try:
+        lib = ctypes.CDLL(str(_build(compiler)))
+    except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+        _ERRORS.append(f"building the C kernels failed: {error}")
+        return None
+    for name, (argtypes, restype) in _SIGNATURES.items():
+        getattr(lib, name).argtypes = argtypes
+        getattr(lib, name).restype = restype
+    return lib
+
+
+def build_error() -> str | None:
+    """Why :func:`load` returned None (None if it did not, or was not called)."""
+    return _ERRORS[-1] if _ERRORS else None
+
+
+def supports(*tensors: torch.Tensor) -> bool:
+    """True when the kernel can take these tensors (CPU float32) and it is built."""
+    ok = all(t.device.type == "cpu" and t.dtype == torch.float32 for t in tensors)
+    return ok and load() is not None
+
+
+def _ptr(t: torch.Tensor) -> int:
+    return t.data_ptr()
+
+
+def forward(qt, it, v, k: float, logit_rho: float, lo: float, hi: float):
+    """Row sums, fused ``A V`` and per-row KL (each (B, P)) from the factors, in one pass."""
+    qt, it, v = qt.contiguous(), it.contiguous(), v.contiguous()
+    b, p, f1 = qt.shape
+    r = it.shape[2]
+    rows, fused, kl_rows = (qt.new_empty(b, p) for _ in range(3))
+    status = load().npx_attention_forward(
+        b, p, r, f1, _ptr(qt), _ptr(it), _ptr(v), k, logit_rho, lo, hi,
+        _ptr(rows), _ptr(fused), _ptr(kl_rows),
+    )  # fmt: skip
+    if status:
+        raise MemoryError("attention kernel: out of memory")
+    return rows, fused, kl_rows
+
+
+def backward(qt, it, v, k: float, logit_rho: float, lo: float, hi: float, g_rows, g_fused, g_kl):
+    """Gradients for qt, it and v, recomputing A (and ∂KL/∂A) from the factors."""
+    qt, it, v = qt.contiguous(), it.contiguous(), v.contiguous()
+    g_rows, g_fused = g_rows.contiguous(), g_fused.contiguous()
+    b, p, f1 = qt.shape
+    r = it.shape[2]
+    g_qt, g_it, g_v = torch.empty_like(qt), torch.empty_like(it), torch.empty_like(v)
+    status = load().npx_attention_backward(
+        b, p, r, f1, _ptr(qt), _ptr(it), _ptr(v), k, logit_rho, lo, hi,
+        _ptr(g_rows), _ptr(g_fused), float(g_kl), _ptr(g_qt), _ptr(g_it), _ptr(g_v),
+    )  # fmt: skip
+    if status:
+        raise MemoryError("attention kernel: out of memory")
+    return g_qt, g_it, g_v
+
+
+def query_rows(x, kinks, table):
+    """``table[piece] · [x, 1]`` per x with the piece of each x among the sorted ``kinks``:
+    the (N, W) rows and the (N,) int64 pieces (for :func:`query_rows_backward`)."""
+    x, kinks, table = x.contiguous(), kinks.contiguous(), table.contiguous()
+    width = table.shape[1] // 2
+    out = x.new_empty(len(x), width)
+    piece = torch.empty(len(x), dtype=torch.int64)
+    load().npx_query_forward(
+        len(x), len(kinks), width, _ptr(x), _ptr(kinks), _ptr(table), _ptr(out), _ptr(piece)
+    )
+    return out, piece
+
+
+def query_rows_backward(x, piece, g_out, n_rows: int):
+    """Gradient of :func:`query_rows` in ``table`` ((n_rows, 2W))."""
+    g_out = g_out.contiguous()
+    width = g_out.shape[1]
+    g_table = g_out.new_empty(n_rows, 2 * width)
+    load().npx_query_backward(
+        len(x), (n_rows - 1) // 2, width, _ptr(x), _ptr(piece), _ptr(g_out), _ptr(g_table)
+    )
+    return g_table
+
+
+def pair_l1(rows, is_patient):
+    """Mean over patient-control pairs of ``‖s_n - s_m‖_1`` and its gradient in ``rows``."""
+    rows = rows.contiguous()
+    flags = is_patient.to(torch.uint8).contiguous()
+    grad = torch.empty_like(rows)
+    value = load().npx_pair_l1(rows.shape[0], rows.shape[1], _ptr(rows), _ptr(flags), _ptr(grad))
+    if value < 0:
+        raise ValueError("pair_l1 needs both patients and controls (or ran out of memory)")
+    return value, grad

@@ -1,0 +1,191 @@
+"""The C kernels (``models/csrc``) equal the PyTorch code: values, gradients, fallbacks."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from neuropathx.models import attention_core as core
+from neuropathx.models import backend, native_kernel
+from neuropathx.models.losses import LOG_CLAMP, pathway_rows_loss, sparsity_loss
+from neuropathx.training.optim import FlatAdamW
+
+pytestmark = pytest.mark.skipif(
+    native_kernel.load() is None, reason=f"C kernels unavailable: {native_kernel.build_error()}"
+)
+
+
+@pytest.fixture
+def native():
+    before = backend.chosen()
+    backend.use_backend("native")
+    yield
+    backend.use_backend(before)
+
+
+def _direct_terms(qt, it, v, k, rho):
+    """Row sums, fused A V and the summed KL of A, straight from METHOD.md (float64)."""
+    r = torch.relu(torch.bmm(qt, it))
+    a = r / (r + k)
+    return a.sum(-1), torch.bmm(a, v[..., None]).squeeze(-1), 2 * len(a) * sparsity_loss(a, rho)
+
+
+@pytest.mark.parametrize(
+    ("b", "p", "r", "f1", "lambda_sp"),
+    [(7, 6, 13, 5, 0.3), (3, 4, 8, 2, 0.3), (2, 1, 1, 1, 0.3), (5, 9, 68, 5, 0.0)],
+)
+def test_attention_kernel_equals_the_formula_in_float64(native, b, p, r, f1, lambda_sp):
+    g = torch.Generator().manual_seed(b * 100 + r)
+    qt = torch.randn(b, p, f1, dtype=torch.float64, generator=g)
+    it = torch.randn(b, f1, r, dtype=torch.float64, generator=g) * 2
+    it[0, :, 0] = 50.0  # a score so large that u is clamped at (1 - eps)/eps
+    v = torch.randn(b, r, dtype=torch.float64, generator=g)
+    k, rho = 0.7, 0.05
+    fast_in = [t.float().requires_grad_(True) for t in (qt, it, v)]
+    assert backend.backend_for(*fast_in) == "native"
+    fast = core.attention_terms(*fast_in, k, rho, LOG_CLAMP)
+    slow_in = [t.clone().requires_grad_(True) for t in (qt, it, v)]
+    slow = _direct_terms(*slow_in, k, rho)
+    for f, s in zip(fast, slow, strict=True):
+        torch.testing.assert_close(f.double(), s, rtol=2e-5, atol=2e-5 * s.abs().max().item())
+    w_rows, w_fused = torch.randn(2, b, p, dtype=torch.float64, generator=g)
+    for out, w in ((fast, lambda t: t.float()), (slow, lambda t: t)):
+        loss = (out[0] * w(w_rows)).sum() + (out[1] * w(w_fused)).sum() + lambda_sp * out[2]
+        loss.backward()
+    for f, s in zip(fast_in, slow_in, strict=True):
+        scale = s.grad.abs().max().item()
+        torch.testing.assert_close(f.grad.double(), s.grad, rtol=1e-4, atol=1e-5 * scale)
+
+
+def test_attention_kernel_matches_the_eager_passes_in_float32(native):
+    g = torch.Generator().manual_seed(11)
+    qt, it, v = torch.randn(16, 30, 6, generator=g), torch.randn(16, 6, 70, generator=g), None
+    v = torch.randn(16, 70, generator=g)
+    k, rho = 1.3, 0.01
+    out = {}
+    for name in ("native", "eager"):
+        backend.use_backend(name)
+        inputs = [t.clone().requires_grad_(True) for t in (qt, it, v)]
+        rows, fused, kl = core.attention_terms(*inputs, k, rho, LOG_CLAMP)
+        (rows.square().sum() + fused.sum() + 1e-3 * kl).backward()
+        out[name] = [rows, fused, kl] + [t.grad for t in inputs]
+    for a, b in zip(out["native"], out["eager"], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-4)
+
+
+def test_query_kernel_equals_the_hidden_layer(native):
+    g = torch.Generator().manual_seed(4)
+    a = torch.randn(9, generator=g)
+    a[2] = 0.0  # a channel with no kink
+    c, m = torch.randn(9, generator=g), torch.randn(9, 4, generator=g)
+    kinks = -c[a != 0] / a[a != 0]
+    # values exactly on a kink: test_query_kernel_picks_the_same_pieces_as_searchsorted
+    x = torch.cat([torch.randn(500, generator=g) * 3, kinks + 1e-3, kinks - 1e-3, torch.zeros(3)])
+    params = [t.clone().requires_grad_(True) for t in (a, c, m)]
+    assert backend.native_for(x)
+    fast = core.piecewise_leaky_mlp(x, *params, 0.2)
+    ref = [t.double().requires_grad_(True) for t in (a, c, m)]
+    slow = F.leaky_relu(x.double()[:, None] * ref[0] + ref[1], 0.2) @ ref[2]
+    torch.testing.assert_close(fast.double(), slow, rtol=1e-5, atol=1e-5)
+    weight = torch.randn(fast.shape, generator=g)
+    (fast * weight).sum().backward()
+    (slow * weight.double()).sum().backward()
+    for p, q in zip(params, ref, strict=True):
+        torch.testing.assert_close(p.grad.double(), q.grad, rtol=1e-4, atol=1e-4)
+
+
+def test_query_kernel_picks_the_same_pieces_as_searchsorted():
+    kinks = torch.tensor([-1.0, 0.0, 0.5, 2.0])
+    table = torch.arange(9 * 2, dtype=torch.float32).reshape(9, 2)  # W = 1: slope, offset
+    x = torch.tensor([-3.0, -1.0, -0.5, 0.0, 0.25, 0.5, 1.0, 2.0, 5.0])
+    out, piece = native_kernel.query_rows(x, kinks, table)
+    # intervals 0..4, kinks themselves 5..8 (index of the kink + K + 1)
+    assert piece.tolist() == [0, 5, 1, 6, 2, 7, 3, 8, 4]
+    torch.testing.assert_close(out[:, 0], table[piece, 1] + x * table[piece, 0])
+
+
+def test_pair_l1_kernel_equals_all_pairs_with_ties(native):
+    g = torch.Generator().manual_seed(6)
+    rows = torch.randn(19, 7, generator=g)
+    rows[3, :2] = rows[4, :2]  # patient-control ties: zero subgradient
+    rows[:, 6] = 0.0
+    labels = (torch.arange(19) % 3 == 0).float()
+    fast_in = rows.clone().requires_grad_(True)
+    fast = pathway_rows_loss(fast_in, labels, "l1")
+    fast.backward()
+    slow_in = rows.double().requires_grad_(True)
+    slow = torch.cdist(slow_in[labels == 1][None], slow_in[labels == 0][None], p=1.0).mean()
+    slow.backward()
+    torch.testing.assert_close(fast.double(), slow, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(fast_in.grad.double(), slow_in.grad, rtol=1e-6, atol=1e-7)
+
+
+def test_pair_l1_kernel_rejects_a_single_class():
+    with pytest.raises(ValueError, match="both patients and controls"):
+        native_kernel.pair_l1(torch.randn(4, 3), torch.ones(4, dtype=torch.bool))
+
+
+def test_no_compiler_falls_back_to_pytorch_and_says_why(monkeypatch, tmp_path):
+    monkeypatch.setenv("NEUROPATHX_KERNEL_CACHE", str(tmp_path))
+    monkeypatch.setattr(native_kernel, "_compiler", lambda: None)
+    assert native_kernel.build_and_load() is None
+    assert "no C compiler" in native_kernel.build_error()
+    monkeypatch.setattr(native_kernel, "load", native_kernel.build_and_load)
+    before = backend.chosen()
+    backend.use_backend("native")
+    try:
+        assert backend.backend_for(torch.zeros(2)) == "eager"
+    finally:
+        backend.use_backend(before)
+
+
+def test_a_failing_compiler_is_reported(monkeypatch, tmp_path):
+    fake = tmp_path / "cc"
+    fake.write_text("#!/bin/sh\necho 'cc: fatal error: broken toolchain' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("NEUROPATHX_KERNEL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(native_kernel, "_compiler", lambda: str(fake))
+    assert native_kernel.build_and_load() is None
+    assert "broken toolchain" in native_kernel.build_error()
+    assert not list((tmp_path / "cache").glob("*.so"))  # no half-written library left
+
+
+def test_the_library_is_built_once_into_the_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("NEUROPATHX_KERNEL_CACHE", str(tmp_path))
+    assert native_kernel.build_and_load() is not None
+    built = list(tmp_path.glob("neuropathx_kernels-*.so"))
+    assert len(built) == 1
+    stamp = built[0].stat().st_mtime_ns
+    assert native_kernel.build_and_load() is not None
+    assert built[0].stat().st_mtime_ns == stamp  # reused, not rebuilt
+    assert not list(tmp_path.glob("tmp*"))
+
+
+def test_unknown_backend_is_rejected():
+    with pytest.raises(ValueError, match="native"):
+        backend.use_backend("fast")
+
+
+def test_flat_adamw_equals_torch_adamw():
+    def model():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(
+            torch.nn.Linear(5, 7), torch.nn.BatchNorm1d(7), torch.nn.Linear(7, 1)
+        )
+
+    ours, theirs = model(), model()
+    flat = FlatAdamW(ours, lr=1e-2, weight_decay=1e-2)
+    reference = torch.optim.AdamW(theirs.parameters(), lr=1e-2, weight_decay=1e-2)
+    x = torch.randn(32, 5, generator=torch.Generator().manual_seed(1))
+    for _ in range(25):
+        flat.zero_grad()
+        ours(x).square().mean().backward()
+        flat.step()
+        reference.zero_grad()
+        theirs(x).square().mean().backward()
+        reference.step()
+    for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert ours[0].weight.grad.data_ptr() == flat.grad.data_ptr()  # gradients land in place
+    assert math.isclose(flat.steps, 25)
