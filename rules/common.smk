@@ -103,7 +103,7 @@ def neuropathx_params(wildcards):
         {
             k: v
             for k, v in config["training"].items()
-            if k not in ("device", "threads", "gpus")
+            if k not in ("device", "threads", "gpus", "kernel")
         }
     )
     params.update(config["models"][wildcards.model])

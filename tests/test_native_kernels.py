@@ -189,3 +189,60 @@ def test_flat_adamw_equals_torch_adamw():
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert ours[0].weight.grad.data_ptr() == flat.grad.data_ptr()  # gradients land in place
     assert math.isclose(flat.steps, 25)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_value_kernel_equals_the_layers_and_updates_running_stats_alike(native, training):
+    from neuropathx.models.neuropathx import NeuroPathX, NeuroPathXConfig
+
+    torch.manual_seed(0)
+    fast = NeuroPathX(NeuroPathXConfig(n_pathways=3, n_regions=11, n_measures=4))
+    fast.value_norm.weight.data.uniform_(0.5, 1.5)
+    fast.value_norm.bias.data.normal_()
+    imaging = torch.randn(9, 11, 4, generator=torch.Generator().manual_seed(2)) * 2 + 1
+    fast.values(imaging)  # non-trivial running statistics
+    direct = NeuroPathX(fast.config).double()
+    direct.load_state_dict({k: v.double() for k, v in fast.state_dict().items()})
+    fast.train(training), direct.train(training)
+    got = fast.values(imaging)
+    backend.use_backend("eager")
+    want = direct.values(imaging.double())
+    torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-5)
+    for (name, a), b in zip(fast.named_buffers(), direct.buffers(), strict=True):
+        torch.testing.assert_close(a.double(), b.double(), rtol=1e-5, atol=1e-6, msg=name)
+    if training:
+        weight = torch.randn(got.shape, generator=torch.Generator().manual_seed(3))
+        backend.use_backend("native")
+        (fast.values(imaging) * weight).sum().backward()
+        backend.use_backend("eager")
+        (direct.values(imaging.double()) * weight.double()).sum().backward()
+        for (name, a), b in zip(fast.named_parameters(), direct.parameters(), strict=True):
+            if b.grad is not None:
+                torch.testing.assert_close(a.grad.double(), b.grad, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_dropout_mask_keeps_the_right_share_scaled_and_follows_the_seed():
+    like = torch.empty(200, 500)
+    mask = native_kernel.dropout_mask(like, 0.3, seed=12345)
+    kept = mask > 0
+    assert abs(kept.float().mean().item() - 0.7) < 0.005  # 100,000 draws: SD 0.0014
+    torch.testing.assert_close(mask[kept], torch.full_like(mask[kept], 1 / 0.7))
+    assert torch.equal(mask, native_kernel.dropout_mask(like, 0.3, seed=12345))
+    other = native_kernel.dropout_mask(like, 0.3, seed=12346)
+    assert 0.35 < (other > 0).eq(kept).float().mean().item() < 0.65  # independent: ~0.58
+    rows, cols = kept.float().mean(1), kept.float().mean(0)  # no stripes along either axis
+    assert rows.std() < 0.05 and cols.std() < 0.05
+
+
+def test_model_dropout_uses_the_seeded_mask_in_training_only(native):
+    from neuropathx.models.neuropathx import NeuroPathX, NeuroPathXConfig
+
+    model = NeuroPathX(NeuroPathXConfig(n_pathways=40, n_regions=3, dropout=0.5))
+    x = torch.ones(64, 40)
+    torch.manual_seed(7)
+    first = model._dropout(x)
+    torch.manual_seed(7)
+    assert torch.equal(first, model._dropout(x))
+    assert set(first.unique().tolist()) == {0.0, 2.0}
+    model.eval()
+    assert torch.equal(model._dropout(x), x)

@@ -22,7 +22,15 @@ from pathlib import Path
 import torch
 
 SOURCES = sorted(Path(__file__).with_name("csrc").glob("*.c"))
-FLAGS = ["-O3", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-shared"]
+FLAGS = [
+    "-O3",
+    "-funroll-loops",
+    "-fopenmp-simd",
+    "-fno-math-errno",
+    "-fno-trapping-math",
+    "-fPIC",
+    "-shared",
+]
 ARCH_FLAGS = (["-march=native"], ["-mcpu=native"], [])  # first that the compiler accepts
 _ERRORS: list[str] = []
 
@@ -36,6 +44,9 @@ _SIGNATURES = {  # name: (argument types, return type)
     "npx_query_forward": ([_I64] * 3 + [_PTR] * 5, None),
     "npx_query_backward": ([_I64] * 3 + [_PTR] * 4, None),
     "npx_pair_l1": ([_I64] * 2 + [_PTR] * 3, ctypes.c_double),
+    "npx_value_forward": ([_I64] * 3 + [_PTR] * 4 + [_F32, _PTR], ctypes.c_int),
+    "npx_value_backward": ([_I64] * 3 + [_PTR] * 4 + [_F32] + [_PTR] * 4, ctypes.c_int),
+    "npx_dropout_mask": ([_I64, ctypes.c_uint64, _F32, _PTR], None),
 }
 
 
@@ -193,3 +204,40 @@ def pair_l1(rows, is_patient):
     if value < 0:
         raise ValueError("pair_l1 needs both patients and controls (or ran out of memory)")
     return value, grad
+
+
+def value_mlp(flat, weight, shift, w_out, slope: float):
+    """``LeakyReLU(flat weight + shift) w_out`` per row: flat (N, F), weight (F, J), shift
+    and w_out (J,); returns (N,)."""
+    flat, weight = flat.contiguous(), weight.contiguous()
+    shift, w_out = shift.contiguous(), w_out.contiguous()
+    n, f = flat.shape
+    out = flat.new_empty(n)
+    status = load().npx_value_forward(
+        n, f, weight.shape[1], _ptr(flat), _ptr(weight), _ptr(shift), _ptr(w_out), slope, _ptr(out)
+    )
+    if status:
+        raise MemoryError("value kernel: out of memory")
+    return out
+
+
+def value_mlp_backward(flat, weight, shift, w_out, slope: float, g_out):
+    """Gradients of :func:`value_mlp` in weight, shift and w_out."""
+    flat, weight = flat.contiguous(), weight.contiguous()
+    shift, w_out, g_out = shift.contiguous(), w_out.contiguous(), g_out.contiguous()
+    n, f = flat.shape
+    g_weight, g_shift, g_w_out = (torch.empty_like(t) for t in (weight, shift, w_out))
+    status = load().npx_value_backward(
+        n, f, weight.shape[1], _ptr(flat), _ptr(weight), _ptr(shift), _ptr(w_out), slope,
+        _ptr(g_out), _ptr(g_weight), _ptr(g_shift), _ptr(g_w_out),
+    )  # fmt: skip
+    if status:
+        raise MemoryError("value kernel: out of memory")
+    return g_weight, g_shift, g_w_out
+
+
+def dropout_mask(like: torch.Tensor, p: float, seed: int) -> torch.Tensor:
+    """A dropout mask shaped like ``like``: 1/(1-p) with probability 1-p, else 0."""
+    mask = torch.empty_like(like, memory_format=torch.contiguous_format)
+    load().npx_dropout_mask(mask.numel(), seed, 1.0 - p, _ptr(mask))
+    return mask

@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neuropathx.models import backend, native_kernel
 from neuropathx.models.attention_core import attention_terms, piecewise_leaky_mlp
 from neuropathx.models.losses import LOG_CLAMP
 
@@ -110,9 +111,25 @@ class NeuroPathX(nn.Module):
         k = self.key(imaging).reshape(b * r, -1)
         return self.key_norm(k).view(b, r, -1)
 
-    def values(self, imaging: torch.Tensor) -> torch.Tensor:
-        """V = LeakyReLU(BN(I W_v1)) W_v2, (B, R)."""
+    def values(self, imaging: torch.Tensor, moments: Moments | None = None) -> torch.Tensor:
+        """V = LeakyReLU(BN(I W_v1)) W_v2, (B, R).
+
+        With the C kernels (``models.backend``) the norm is folded into the first layer
+        from the batch moments of the measures (as for the keys) and one pass evaluates
+        the small MLP per region; otherwise PyTorch layers. Same values and statistics.
+        """
         b, r, _ = imaging.shape
+        if backend.native_for(imaging) and not imaging.requires_grad:
+            flat, mean_i, cov_i = moments or measure_moments(imaging)
+            w = self.value_in.weight  # (d_v, F)
+            scale, shift = _norm_affine(
+                self.value_norm, w @ mean_i, ((w @ cov_i) * w).sum(1), b * r
+            )
+            weight = (w * scale[:, None]).T  # (F, d_v)
+            out = _ValueMLP.apply(
+                flat, weight, shift, self.value_out.weight[0], self.config.leaky_slope
+            )
+            return out.view(b, r)
         v = self.value_norm(self.value_in(imaging).reshape(b * r, -1)).view(b, r, -1)
         return self.value_out(self._leaky(v)).squeeze(-1)
 
@@ -126,7 +143,7 @@ class NeuroPathX(nn.Module):
         return q
 
     def score_factors(
-        self, genetics: torch.Tensor, imaging: torch.Tensor
+        self, genetics: torch.Tensor, imaging: torch.Tensor, moments: Moments | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Exact low-rank factors of the scores: ``Q Kᵀ = Qt It``, Qt (B, P, F+1), It (B, F+1, R).
 
@@ -137,10 +154,7 @@ class NeuroPathX(nn.Module):
         """
         b, p = genetics.shape
         _, r, nf = imaging.shape
-        flat = imaging.reshape(b * r, nf)
-        mean_i = flat.mean(0)
-        centred = flat - mean_i
-        cov_i = centred.T @ centred / (b * r)
+        flat, mean_i, cov_i = moments or measure_moments(imaging)
         w_k = self.key.weight  # (d_qk, F)
         key_scale, key_shift = _norm_affine(
             self.key_norm, w_k @ mean_i, ((w_k @ cov_i) * w_k).sum(1), b * r
@@ -164,9 +178,11 @@ class NeuroPathX(nn.Module):
         it = torch.cat([imaging.transpose(1, 2), ones], 1)  # (B, F+1, R)
         return qt.view(b, p, nf + 1), it
 
-    def attention(self, genetics: torch.Tensor, imaging: torch.Tensor) -> torch.Tensor:
+    def attention(
+        self, genetics: torch.Tensor, imaging: torch.Tensor, moments: Moments | None = None
+    ) -> torch.Tensor:
         """A = S / (|S| + c) with S = ReLU(Q Kᵀ) / (γ√P/2), shape (B, P, R)."""
-        qt, it = self.score_factors(genetics, imaging)
+        qt, it = self.score_factors(genetics, imaging, moments)
         return _softsign_attention(torch.bmm(qt, it), self.softsign_k)
 
     @property
@@ -176,16 +192,26 @@ class NeuroPathX(nn.Module):
 
     def head(self, fused: torch.Tensor) -> torch.Tensor:
         """Logits (B,) from the fused representation X_IGC (B, P)."""
-        x = self.dropout(self._leaky(self.fused_norm(fused)))
-        x = self.dropout(self._leaky(self.head_norm(self.head_hidden(x))))
+        x = self._dropout(self._leaky(self.fused_norm(fused)))
+        x = self._dropout(self._leaky(self.head_norm(self.head_hidden(x))))
         return self.head_out(x).squeeze(-1)
+
+    def _dropout(self, x: torch.Tensor) -> torch.Tensor:
+        """Dropout; with the C kernels the mask comes from a vectorised counter-based hash
+        seeded from torch's global generator (torch's CPU Bernoulli is slow)."""
+        if not self.training or self.config.dropout == 0.0 or not backend.native_for(x):
+            return self.dropout(x)
+        seed = int(torch.randint(0, 2**62, (1,)))
+        return x * native_kernel.dropout_mask(x, self.config.dropout, seed)
 
     def forward(
         self, genetics: torch.Tensor, imaging: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Logits (B,), attention (B, P, R) and the fused representation X_IGC (B, P)."""
-        attention = self.attention(genetics, imaging)
-        fused = torch.bmm(attention, self.values(imaging).unsqueeze(-1)).squeeze(-1)  # (B, P)
+        moments = measure_moments(imaging)
+        attention = self.attention(genetics, imaging, moments)
+        values = self.values(imaging, moments)
+        fused = torch.bmm(attention, values.unsqueeze(-1)).squeeze(-1)  # (B, P)
         return self.head(fused), attention, fused
 
     def objective_terms(
@@ -194,11 +220,42 @@ class NeuroPathX(nn.Module):
         """What the losses need, without storing A: logits (B,), row sums ``A 1_R`` (B, P)
         and the sparsity KL summed over the batch (scalar). Same parameters and random
         draws as :meth:`forward`."""
-        qt, it = self.score_factors(genetics, imaging)
+        moments = measure_moments(imaging)
+        qt, it = self.score_factors(genetics, imaging, moments)
         rows, fused, kl_sum = attention_terms(
-            qt, it, self.values(imaging), self.softsign_k, rho, eps
+            qt, it, self.values(imaging, moments), self.softsign_k, rho, eps
         )
         return self.head(fused), rows, kl_sum
+
+
+Moments = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def measure_moments(imaging: torch.Tensor) -> Moments:
+    """The measures as (B·R, F) rows, their batch mean (F,) and biased covariance (F, F):
+    all the batch statistics of any linear map of them (keys, values) follow."""
+    b, r, nf = imaging.shape
+    flat = imaging.reshape(b * r, nf)
+    mean = flat.mean(0)
+    centred = flat - mean
+    return flat, mean, centred.T @ centred / (b * r)
+
+
+class _ValueMLP(torch.autograd.Function):
+    """Per-row ``LeakyReLU(flat weight + shift) w_out`` by the C kernel (no input gradient:
+    the measures are data)."""
+
+    @staticmethod
+    def forward(ctx, flat, weight, shift, w_out, slope: float):
+        ctx.save_for_backward(flat, weight, shift, w_out)
+        ctx.slope = slope
+        return native_kernel.value_mlp(flat, weight, shift, w_out, slope)
+
+    @staticmethod
+    def backward(ctx, g_out):
+        flat, weight, shift, w_out = ctx.saved_tensors
+        grads = native_kernel.value_mlp_backward(flat, weight, shift, w_out, ctx.slope, g_out)
+        return None, *grads, None
 
 
 def _norm_affine(
