@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from neuropathx.errors import InputError
 from neuropathx.io import read_tsv
@@ -27,6 +26,9 @@ def make_splits(
     seed: int,
 ) -> pd.DataFrame:
     """Long table of roles for ``repeats`` x ``folds`` stratified splits (seeded)."""
+    # imported here: scikit-learn takes seconds to import, and training jobs read splits only
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
     labels = np.asarray(labels)
     counts = np.bincount(labels, minlength=2)
     if counts.min() < folds:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -13,10 +14,9 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.utils.deterministic
-from scipy.stats import rankdata
 
 from neuropathx.cohort import CohortArrays
-from neuropathx.metrics import binary_metrics
+from neuropathx.metrics import binary_metrics, rank_auc
 from neuropathx.models import native_kernel
 from neuropathx.models.attention_core import retain_freed_memory
 from neuropathx.models.backend import backend_for, use_backend
@@ -191,17 +191,7 @@ def evaluate(
         min_batch_for_reg=loss.min_batch_for_reg,
     )
     y = data.labels.cpu().numpy()
-    return {"val_loss": float(terms.total), "val_auc": _auc(y, logits.cpu().numpy())}
-
-
-def _auc(y: np.ndarray, score: np.ndarray) -> float:
-    """ROC AUC by the rank-sum (Mann-Whitney) formula, ties counted half."""
-    ranks = rankdata(score)
-    n_pos = int(y.sum())
-    n_neg = len(y) - n_pos
-    if n_pos == 0 or n_neg == 0 or not np.all(np.isfinite(score)):
-        return float("nan")
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return {"val_loss": float(terms.total), "val_auc": rank_auc(y, logits.cpu().numpy())}
 
 
 def prepare_fold(
@@ -293,6 +283,7 @@ def _fit(model: NeuroPathX, parts: dict[str, FoldData], params: TrainingParams, 
     n_pat = float(y.sum())
     pos_weight = (len(y) - n_pat) / n_pat
     best_score, best_epoch, best_state, history = -np.inf, 0, None, []
+    start = time.perf_counter()
     for epoch in range(1, opt.epochs + 1):
         train = run_epoch(
             model,
@@ -313,6 +304,11 @@ def _fit(model: NeuroPathX, parts: dict[str, FoldData], params: TrainingParams, 
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if epoch >= opt.min_epochs and epoch - best_epoch >= opt.patience:
             break
+    LOG.info(
+        "stopped after %d epochs (%.3f s each); best epoch %d, validation %s %.4f",
+        epoch, (time.perf_counter() - start) / epoch, best_epoch, opt.early_stopping_metric,
+        abs(best_score),
+    )  # fmt: skip
     return best_state, best_epoch, pd.DataFrame(history, columns=HISTORY_COLUMNS)
 
 
