@@ -95,9 +95,15 @@ def pathway_rows_loss(
     """:func:`pathway_similarity_loss` from the row sums ``s = A 1_R`` (B, P)."""
     if metric not in PATH_METRICS:
         raise ValueError(f"path_metric must be one of {PATH_METRICS}, got {metric!r}")
-    patients, controls = rows[labels == 1], rows[labels == 0]
-    if len(patients) == 0 or len(controls) == 0:
+    is_patient = labels == 1
+    n_patients = int(is_patient.sum())
+    if n_patients == 0 or n_patients == len(labels):
         raise ValueError("pathway_similarity_loss needs both patients and controls in the batch")
+    if metric == "l1" and n_pairs == 0:
+        if backend.native_for(rows):
+            return _PairL1.apply(rows, is_patient)
+        return _pair_l1_by_sorting(rows, labels)
+    patients, controls = rows[is_patient], rows[~is_patient]
     if n_pairs > 0:
         i = torch.randint(len(patients), (n_pairs,), generator=generator, device="cpu")
         j = torch.randint(len(controls), (n_pairs,), generator=generator, device="cpu")
@@ -109,11 +115,7 @@ def pathway_rows_loss(
         a = F.normalize(patients, dim=1, eps=1e-8)
         b = F.normalize(controls, dim=1, eps=1e-8)
         return 1.0 - (a.sum(0) @ b.sum(0)) / (len(patients) * len(controls))
-    if metric == "l2":
-        return _pair_euclidean(patients, controls).mean()
-    if backend.native_for(rows):
-        return _PairL1.apply(rows, labels == 1)
-    return _pair_l1_by_sorting(rows, labels)
+    return _pair_euclidean(patients, controls).mean()  # l2
 
 
 class _PairL1(torch.autograd.Function):

@@ -42,7 +42,7 @@ _SIGNATURES = {  # name: (argument types, return type)
         ctypes.c_int,
     ),
     "npx_query_forward": ([_I64] * 3 + [_PTR] * 5, None),
-    "npx_query_backward": ([_I64] * 3 + [_PTR] * 4, None),
+    "npx_query_backward": ([_I64] * 3 + [_PTR] * 4, ctypes.c_int),
     "npx_pair_l1": ([_I64] * 2 + [_PTR] * 3, ctypes.c_double),
     "npx_value_forward": ([_I64] * 3 + [_PTR] * 4 + [_F32, _PTR], ctypes.c_int),
     "npx_value_backward": ([_I64] * 3 + [_PTR] * 4 + [_F32] + [_PTR] * 4, ctypes.c_int),
@@ -189,9 +189,11 @@ def query_rows_backward(x, piece, g_out, n_rows: int):
     g_out = g_out.contiguous()
     width = g_out.shape[1]
     g_table = g_out.new_empty(n_rows, 2 * width)
-    load().npx_query_backward(
+    status = load().npx_query_backward(
         len(x), (n_rows - 1) // 2, width, _ptr(x), _ptr(piece), _ptr(g_out), _ptr(g_table)
     )
+    if status:
+        raise MemoryError("query kernel: out of memory")
     return g_table
 
 

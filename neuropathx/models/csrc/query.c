@@ -8,7 +8,7 @@
  * Kinks are distinct in practice (a tie of two leaky units' kinks counts once).
  */
 #include <stdint.h>
-#include <string.h>
+#include <stdlib.h>
 
 void npx_query_forward(int64_t N, int64_t K, int64_t W, const float *x, const float *kinks,
                        const float *table, float *out, int64_t *piece) {
@@ -38,17 +38,24 @@ void npx_query_forward(int64_t N, int64_t K, int64_t W, const float *x, const fl
     }
 }
 
-/* g_table (2K+1, 2W) = sum over n of [x g_out, g_out] in row piece[n] (sequential: same
- * bits every run). */
-void npx_query_backward(int64_t N, int64_t K, int64_t W, const float *x, const int64_t *piece,
-                        const float *g_out, float *g_table) {
-    memset(g_table, 0, sizeof(float) * (size_t)((2 * K + 1) * 2 * W));
+/* g_table (2K+1, 2W) = sum over n of [x g_out, g_out] in row piece[n]. Four partial
+ * tables (n mod 4) break the chains of read-modify-writes on one row; they are added in a
+ * fixed order, so every run gives the same bits. Returns 1 when out of memory. */
+int npx_query_backward(int64_t N, int64_t K, int64_t W, const float *x, const int64_t *piece,
+                       const float *g_out, float *g_table) {
+    const int64_t size = (2 * K + 1) * 2 * W;
+    float *part = calloc((size_t)(4 * size), sizeof(float));
+    if (!part) return 1;
     for (int64_t n = 0; n < N; ++n) {
-        float *row = g_table + piece[n] * 2 * W;
+        float *row = part + (n & 3) * size + piece[n] * 2 * W;
         const float *g = g_out + n * W;
         for (int64_t w = 0; w < W; ++w) {
             row[w] += x[n] * g[w];
             row[W + w] += g[w];
         }
     }
+    for (int64_t i = 0; i < size; ++i)
+        g_table[i] = (part[i] + part[size + i]) + (part[2 * size + i] + part[3 * size + i]);
+    free(part);
+    return 0;
 }
