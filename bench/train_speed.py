@@ -185,7 +185,6 @@ def main() -> None:
     ap.add_argument("--no-reference", action="store_true", help="skip the reference timing")
     args = ap.parse_args()
 
-    torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     cohort = synthetic_cohort(args.n, args.pathways, args.rois)
     roles = np.array(["train", "val", "test"])[
@@ -197,7 +196,7 @@ def main() -> None:
             "reference_query_activation": args.reference_query_activation,
         }
     )
-    configure_speed(args.kernel)
+    configure_speed(args.kernel, args.threads)
     times, cpu, ref_times, ref_cpu = [], [], [], []
     _, parts = prepare_fold(cohort, fold_masks(cohort, roles), device)
     reference = None if args.no_reference else reference_runner(parts, args, device)
@@ -224,6 +223,7 @@ def main() -> None:
             cpu.append(time.thread_time() - cpu_start)
             print(f"epoch {epoch}: {times[-1]:.4f} s (val_auc {val['val_auc']:.3f})", flush=True)
     if reference is not None:
+        torch.set_num_threads(args.threads)  # the reference is plain PyTorch
         with deterministic_algorithms_off():
             for epoch in range(1, args.epochs + 1):
                 wall, cpu_s = reference(epoch)

@@ -246,3 +246,37 @@ def test_model_dropout_uses_the_seeded_mask_in_training_only(native):
     assert set(first.unique().tolist()) == {0.0, 2.0}
     model.eval()
     assert torch.equal(model._dropout(x), x)
+
+
+def test_attention_kernels_give_the_same_bits_on_several_threads():
+    g = torch.Generator().manual_seed(12)
+    qt, it = torch.randn(50, 9, 5, generator=g), torch.randn(50, 5, 20, generator=g)
+    v, g_rows, g_fused = torch.randn(50, 20, generator=g), *torch.randn(2, 50, 9, generator=g)
+    results = []
+    try:
+        for threads in (1, 3):
+            native_kernel.set_threads(threads)
+            assert len(native_kernel._subject_chunks(50)) == threads
+            out = native_kernel.forward(qt, it, v, 1.1, -4.6, 1e-6, 1e6)
+            grads = native_kernel.backward(qt, it, v, 1.1, -4.6, 1e-6, 1e6, g_rows, g_fused, 0.2)
+            results.append(out + grads)
+    finally:
+        native_kernel.set_threads(1)
+    for one, three in zip(*results, strict=True):
+        assert torch.equal(one, three)
+    assert len(native_kernel._subject_chunks(12)) == 1  # too few subjects to split
+
+
+def test_training_gives_the_threads_to_the_kernels():
+    from neuropathx.training.loop import configure_speed
+
+    before = torch.get_num_threads()
+    try:
+        configure_speed("native", threads=2)
+        assert torch.get_num_threads() == 1
+        assert native_kernel._THREADS["n"] == 2
+        configure_speed("eager", threads=2)
+        assert torch.get_num_threads() == 2
+    finally:
+        configure_speed("native", threads=1)
+        torch.set_num_threads(before)

@@ -4,7 +4,8 @@ The shared library is compiled once per source, compiler and CPU into a cache fo
 (``$NEUROPATHX_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/neuropathx`` or ``~/.cache/neuropathx``)
 with ``-O3 -march=native``; concurrent jobs may build it at the same time (each writes its own
 file, then renames it into place). Without a C compiler :func:`load` returns ``None`` with the
-reason in :func:`build_error` and the callers use the PyTorch passes instead.
+reason in :func:`build_error` and the callers use the PyTorch passes instead. The attention
+kernels split the batch over :func:`set_threads` threads (``training.threads``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -33,6 +35,8 @@ FLAGS = [
 ]
 ARCH_FLAGS = (["-march=native"], ["-mcpu=native"], [])  # first that the compiler accepts
 _ERRORS: list[str] = []
+MIN_CHUNK = 8  # subjects per thread at least (smaller batches run on one thread)
+_THREADS = {"n": 1}
 
 _I64, _F32, _PTR = ctypes.c_int64, ctypes.c_float, ctypes.c_void_p
 _SIGNATURES = {  # name: (argument types, return type)
@@ -140,18 +144,52 @@ def _ptr(t: torch.Tensor) -> int:
     return t.data_ptr()
 
 
+def set_threads(n: int) -> None:
+    """Threads the attention kernels split a batch over (default 1)."""
+    if n < 1:
+        raise ValueError(f"kernel threads must be >= 1, got {n}")
+    _THREADS["n"] = int(n)
+
+
+def _subject_chunks(n: int) -> list[slice]:
+    """Contiguous chunks of the batch, one per kernel thread (:func:`set_threads`)."""
+    threads = min(_THREADS["n"], n // MIN_CHUNK)
+    bounds = [n * i // max(threads, 1) for i in range(max(threads, 1) + 1)]
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def _over_subjects(call, n: int, what: str) -> None:
+    """Run ``call(chunk)`` for every chunk of subjects, on threads when there are several
+    (ctypes releases the GIL during the call). Subjects are independent in the attention
+    kernels, so the result is the same bits whatever the number of threads."""
+    chunks = _subject_chunks(n)
+    if len(chunks) == 1:
+        statuses = [call(chunks[0])]
+    else:
+        statuses = list(_pool(len(chunks)).map(call, chunks))
+    if any(statuses):
+        raise MemoryError(f"{what} kernel: out of memory")
+
+
+@cache
+def _pool(workers: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="neuropathx-kernel")
+
+
 def forward(qt, it, v, k: float, logit_rho: float, lo: float, hi: float):
     """Row sums, fused ``A V`` and per-row KL (each (B, P)) from the factors, in one pass."""
     qt, it, v = qt.contiguous(), it.contiguous(), v.contiguous()
     b, p, f1 = qt.shape
     r = it.shape[2]
     rows, fused, kl_rows = (qt.new_empty(b, p) for _ in range(3))
-    status = load().npx_attention_forward(
-        b, p, r, f1, _ptr(qt), _ptr(it), _ptr(v), k, logit_rho, lo, hi,
-        _ptr(rows), _ptr(fused), _ptr(kl_rows),
-    )  # fmt: skip
-    if status:
-        raise MemoryError("attention kernel: out of memory")
+
+    def call(s: slice) -> int:
+        return load().npx_attention_forward(
+            s.stop - s.start, p, r, f1, _ptr(qt[s]), _ptr(it[s]), _ptr(v[s]),
+            k, logit_rho, lo, hi, _ptr(rows[s]), _ptr(fused[s]), _ptr(kl_rows[s]),
+        )  # fmt: skip
+
+    _over_subjects(call, b, "attention")
     return rows, fused, kl_rows
 
 
@@ -162,12 +200,16 @@ def backward(qt, it, v, k: float, logit_rho: float, lo: float, hi: float, g_rows
     b, p, f1 = qt.shape
     r = it.shape[2]
     g_qt, g_it, g_v = torch.empty_like(qt), torch.empty_like(it), torch.empty_like(v)
-    status = load().npx_attention_backward(
-        b, p, r, f1, _ptr(qt), _ptr(it), _ptr(v), k, logit_rho, lo, hi,
-        _ptr(g_rows), _ptr(g_fused), float(g_kl), _ptr(g_qt), _ptr(g_it), _ptr(g_v),
-    )  # fmt: skip
-    if status:
-        raise MemoryError("attention kernel: out of memory")
+    g_kl = float(g_kl)
+
+    def call(s: slice) -> int:
+        return load().npx_attention_backward(
+            s.stop - s.start, p, r, f1, _ptr(qt[s]), _ptr(it[s]), _ptr(v[s]), k, logit_rho,
+            lo, hi, _ptr(g_rows[s]), _ptr(g_fused[s]), g_kl, _ptr(g_qt[s]), _ptr(g_it[s]),
+            _ptr(g_v[s]),
+        )  # fmt: skip
+
+    _over_subjects(call, b, "attention")
     return g_qt, g_it, g_v
 
 

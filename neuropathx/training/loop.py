@@ -238,8 +238,7 @@ def train_fold(
     """
     resolved = TrainingParams.from_dict(params)
     masks = fold_masks(cohort, roles)
-    torch.set_num_threads(threads)
-    configure_speed(kernel)
+    configure_speed(kernel, threads)
     dev = resolve_device(device)
     with deterministic_algorithms(dev):
         set_seed(seed)
@@ -266,12 +265,20 @@ def make_optimizer(model: NeuroPathX, lr: float, weight_decay: float) -> FlatAda
     return FlatAdamW(model, lr=lr, weight_decay=weight_decay)
 
 
-def configure_speed(backend: str = "native") -> None:
-    """Keep freed buffers for reuse and choose how the attention passes run (``native`` C
-    kernel on CPU, ``compile`` through torch.compile, or ``eager`` PyTorch; see
-    ``models.attention_core``). Results agree to floating-point rounding."""
+def configure_speed(backend: str = "native", threads: int = 1) -> None:
+    """Keep freed buffers for reuse, choose how the hot loops run (``models.backend``:
+    ``native`` C kernels, ``compile`` or ``eager`` PyTorch) and spread ``threads``.
+
+    With working native kernels the threads go to them (each batch split by subject, same
+    bits for any count) and PyTorch runs on one: its operations here are too small to gain
+    from threads, and its idle OpenMP workers would compete with the kernels for the cores.
+    Results agree across backends to floating-point rounding.
+    """
     retain_freed_memory()
     use_backend(backend)
+    native = backend == "native" and native_kernel.load() is not None
+    native_kernel.set_threads(threads)
+    torch.set_num_threads(1 if native else threads)
 
 
 def _fit(model: NeuroPathX, parts: dict[str, FoldData], params: TrainingParams, seed: int):
