@@ -280,3 +280,18 @@ def test_training_gives_the_threads_to_the_kernels():
     finally:
         configure_speed("native", threads=1)
         torch.set_num_threads(before)
+
+
+def test_training_log_says_why_native_kernels_did_not_run(monkeypatch, caplog):
+    from neuropathx.training import loop
+
+    with caplog.at_level("INFO", logger="neuropathx.training.loop"):
+        loop._log_kernel("native", torch.zeros(2))
+        loop._log_kernel("native", torch.zeros(2, dtype=torch.float64))  # runs in PyTorch
+        monkeypatch.setattr(native_kernel, "load", lambda: None)
+        monkeypatch.setattr(native_kernel, "build_error", lambda: "no C compiler found")
+        loop._log_kernel("native", torch.zeros(2))
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert messages[0] == ("INFO", "hot loops run with the native kernels")
+    assert messages[1] == ("INFO", "hot loops run in PyTorch (eager) for cpu tensors")
+    assert messages[2][0] == "WARNING" and "no C compiler found" in messages[2][1]

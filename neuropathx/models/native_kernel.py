@@ -126,6 +126,7 @@ def build_and_load() -> ctypes.CDLL | None:
     for name, (argtypes, restype) in _SIGNATURES.items():
         getattr(lib, name).argtypes = argtypes
         getattr(lib, name).restype = restype
+    _ERRORS.clear()  # an earlier failure no longer applies
     return lib
 
 

@@ -253,9 +253,12 @@ def train_fold(
 def _log_kernel(kernel: str, sample: torch.Tensor) -> None:
     """Say which implementation runs, and why ``native`` fell back to PyTorch if it did."""
     used = backend_for(sample)
-    if kernel == "native" and used != "native":
-        reason = native_kernel.build_error() or f"{sample.device.type} {sample.dtype} tensors"
-        LOG.warning("native kernels unavailable (%s); using PyTorch (%s)", reason, used)
+    if kernel == "native" and used != "native" and native_kernel.load() is None:
+        LOG.warning(
+            "native kernels unavailable (%s); using PyTorch (%s)", native_kernel.build_error(), used
+        )
+    elif kernel == "native" and used != "native":  # GPU or non-float32 tensors: expected
+        LOG.info("hot loops run in PyTorch (%s) for %s tensors", used, sample.device.type)
     else:
         LOG.info("hot loops run with the %s kernels", used)
 
