@@ -88,38 +88,20 @@ def test_l2_distance_has_finite_gradient_at_zero_distance():
 def test_total_loss_combines_terms_and_skips_regularisers_on_single_class_batch():
     att, labels = _att_with_row_sums()
     logits = torch.tensor([0.3, -0.2, 0.1], dtype=torch.float64)
-    t = neuropathx_loss(
-        logits,
-        att.clamp(max=0.9),
-        labels,
-        pos_weight=2.0,
-        lambda_sp=0.1,
-        lambda_path=0.01,
-        rho=0.01,
-    )
+
+    def loss(attention, labels, pos_weight=1.0, **kw):
+        return neuropathx_loss(
+            logits, attention, labels, pos_weight=pos_weight, lambda_sp=0.1, lambda_path=0.01,
+            rho=0.01, **kw,
+        )  # fmt: skip
+
+    t = loss(att.clamp(max=0.9), labels, pos_weight=2.0)
     assert t.total.item() == pytest.approx(
         t.bce.item() + 0.1 * t.sparsity.item() + 0.01 * t.pathway.item()
     )
     assert t.pathway.item() == pytest.approx(1.75)
-    single = neuropathx_loss(
-        logits,
-        att,
-        torch.tensor([0, 0, 0]),
-        pos_weight=1.0,
-        lambda_sp=0.1,
-        lambda_path=0.01,
-        rho=0.01,
-    )
+    single = loss(att, torch.tensor([0, 0, 0]))
     assert single.sparsity.item() == 0 and single.pathway.item() == 0
     assert single.total.item() == pytest.approx(single.bce.item())
-    small = neuropathx_loss(
-        logits,
-        att.clamp(max=0.9),
-        labels,
-        pos_weight=1.0,
-        lambda_sp=0.1,
-        lambda_path=0.01,
-        rho=0.01,
-        min_batch_for_reg=4,
-    )
+    small = loss(att.clamp(max=0.9), labels, min_batch_for_reg=4)
     assert small.pathway.item() == 0

@@ -94,7 +94,8 @@ def piecewise_leaky_mlp(
 
 
 class _QueryRows(torch.autograd.Function):
-    """``table[piece(x)] · [x, 1]`` by the C kernel: a binary search and 2W numbers per x."""
+    """``table[piece(x)] · [x, 1]`` by the C kernel: a count of kinks below x, then 2W
+    numbers per x."""
 
     @staticmethod
     def forward(ctx, x, kinks, table):

@@ -20,12 +20,11 @@ import pandas as pd
 from sklearn.cross_decomposition import CCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
 from neuropathx.cohort import CohortArrays
 from neuropathx.io import write_json, write_tsv
-from neuropathx.metrics import binary_metrics
+from neuropathx.metrics import binary_metrics, rank_auc
 
 BASELINES = ("logreg_concat", "logreg_imaging", "logreg_genetics", "cca")
 C_GRID = (0.001, 0.01, 0.1, 1.0)
@@ -96,7 +95,7 @@ def train_baseline_fold(
                 max_iter=2000,
                 random_state=seed,
             ).fit(x[train], y[train])
-            auc = roc_auc_score(y[val], clf.predict_proba(x[val])[:, 1])
+            auc = rank_auc(y[val], clf.predict_proba(x[val])[:, 1])
             if best is None or auc > best[0]:
                 best = (auc, c, clf)
     _, c, clf = best

@@ -120,14 +120,12 @@ class NeuroPathX(nn.Module):
         """
         b, r, _ = imaging.shape
         if backend.native_for(imaging) and not imaging.requires_grad:
-            flat, mean_i, cov_i = moments or measure_moments(imaging)
+            moments = moments or measure_moments(imaging)
             w = self.value_in.weight  # (d_v, F)
-            scale, shift = _norm_affine(
-                self.value_norm, w @ mean_i, ((w @ cov_i) * w).sum(1), b * r
-            )
+            scale, shift = _norm_affine(self.value_norm, *_linear_stats(w, moments), b * r)
             weight = (w * scale[:, None]).T  # (F, d_v)
             out = _ValueMLP.apply(
-                flat, weight, shift, self.value_out.weight[0], self.config.leaky_slope
+                moments[0], weight, shift, self.value_out.weight[0], self.config.leaky_slope
             )
             return out.view(b, r)
         v = self.value_norm(self.value_in(imaging).reshape(b * r, -1)).view(b, r, -1)
@@ -154,11 +152,9 @@ class NeuroPathX(nn.Module):
         """
         b, p = genetics.shape
         _, r, nf = imaging.shape
-        flat, mean_i, cov_i = moments or measure_moments(imaging)
+        moments = moments or measure_moments(imaging)
         w_k = self.key.weight  # (d_qk, F)
-        key_scale, key_shift = _norm_affine(
-            self.key_norm, w_k @ mean_i, ((w_k @ cov_i) * w_k).sum(1), b * r
-        )
+        key_scale, key_shift = _norm_affine(self.key_norm, *_linear_stats(w_k, moments), b * r)
         w_tilde = torch.cat([w_k * key_scale[:, None], key_shift[:, None]], 1)  # (d_qk, F+1)
         # query: BN(p w) has mean w·mean(p) and variance w²·var(p)
         scores = genetics.reshape(-1)
@@ -239,6 +235,13 @@ def measure_moments(imaging: torch.Tensor) -> Moments:
     mean = flat.mean(0)
     centred = flat - mean
     return flat, mean, centred.T @ centred / (b * r)
+
+
+def _linear_stats(weight: torch.Tensor, moments: Moments) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batch mean and biased variance of each output channel of ``x ↦ weight x`` over the
+    measure rows, from their moments (what a BatchNorm after that layer normalises by)."""
+    _, mean, cov = moments
+    return weight @ mean, ((weight @ cov) * weight).sum(1)
 
 
 class _ValueMLP(torch.autograd.Function):

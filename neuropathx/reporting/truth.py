@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from neuropathx.io import read_tsv
+from neuropathx.metrics import rank_auc
 
 
 def truth_recovery(
@@ -57,7 +57,7 @@ def truth_recovery(
         list(map(tuple, scored[["pathway", "region"]].to_numpy()))
     )
     auroc = (
-        float(roc_auc_score(planted, links["difference"].abs()))
+        rank_auc(planted, links["difference"].abs().to_numpy())
         if 0 < planted.sum() < n_links
         else float("nan")
     )
