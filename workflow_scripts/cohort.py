@@ -1,9 +1,9 @@
 """Snakemake adapter: join the modalities and write CV splits (neuropathx.cohort)."""
 
+import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
+
 from neuropathx.cohort import build_cohort
 from neuropathx.logs import log_to_file
-
-import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
 
 with log_to_file(snakemake.log[0]):  # noqa: F821
     build_cohort(

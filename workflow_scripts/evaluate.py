@@ -1,9 +1,9 @@
 """Snakemake adapter: summarise all folds of all models (neuropathx.evaluation)."""
 
+import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
+
 from neuropathx.evaluation import evaluate_models
 from neuropathx.logs import log_to_file
-
-import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
 
 with log_to_file(snakemake.log[0]):  # noqa: F821
     evaluate_models(

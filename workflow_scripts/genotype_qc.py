@@ -1,11 +1,11 @@
 """Snakemake adapter: genotype QC with PLINK 2 (neuropathx.genetics)."""
 
+import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
+
 from pathlib import Path
 
 from neuropathx.genetics.stage import run_genotype_qc
 from neuropathx.logs import log_to_file
-
-import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
 
 with log_to_file(snakemake.log[0]):  # noqa: F821
     run_genotype_qc(

@@ -1,11 +1,11 @@
 """Snakemake adapter: regional imaging features (neuropathx.imaging)."""
 
+import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
+
 from pathlib import Path
 
 from neuropathx.imaging.stage import build_imaging_features
 from neuropathx.logs import log_to_file
-
-import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
 
 with log_to_file(snakemake.log[0]):  # noqa: F821
     build_imaging_features(

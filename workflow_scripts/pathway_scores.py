@@ -1,11 +1,11 @@
 """Snakemake adapter: harmonise, clump, map and score pathways (neuropathx.genetics)."""
 
+import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
+
 from pathlib import Path
 
 from neuropathx.genetics.stage import build_pathway_scores
 from neuropathx.logs import log_to_file
-
-import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
 
 with log_to_file(snakemake.log[0]):  # noqa: F821
     build_pathway_scores(

@@ -1,9 +1,9 @@
 """Snakemake adapter: attention-based region-pathway report (neuropathx.reporting)."""
 
+import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
+
 from neuropathx.logs import log_to_file
 from neuropathx.reporting.stage import build_association_report
-
-import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
 
 smk = snakemake  # noqa: F821
 with log_to_file(smk.log[0]):

@@ -1,9 +1,9 @@
 """Snakemake adapter: write the resolved config and package versions beside the results."""
 
+import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
+
 from neuropathx.logs import log_to_file
 from neuropathx.provenance import write_provenance
-
-import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
 
 with log_to_file(snakemake.log[0]):  # noqa: F821
     write_provenance(

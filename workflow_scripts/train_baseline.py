@@ -1,13 +1,13 @@
 """Snakemake adapter: fit one baseline on one fold (neuropathx.models.baselines)."""
 
+import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
+
 from pathlib import Path
 
 from neuropathx.cohort import load_cohort
 from neuropathx.logs import log_to_file
 from neuropathx.models.baselines import train_baseline_fold, write_baseline_outputs
 from neuropathx.splits import fold_roles
-
-import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
 
 smk = snakemake  # noqa: F821
 with log_to_file(smk.log[0]):

@@ -1,13 +1,13 @@
 """Snakemake adapter: train one NeuroPathX variant on one fold (neuropathx.training)."""
 
+import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
+
 from pathlib import Path
 
 from neuropathx.cohort import load_cohort
 from neuropathx.logs import log_to_file
 from neuropathx.splits import fold_roles
 from neuropathx.training import train_fold, write_fold_outputs
-
-import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
 
 smk = snakemake  # noqa: F821
 with log_to_file(smk.log[0]):
