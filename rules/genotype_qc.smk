@@ -14,6 +14,7 @@ rule run_genotype_qc:
     output:
         bfile_parts("results/genotype_qc/qc"),
         removed_samples="results/genotype_qc/removed_samples.tsv",
+        plink_versions="results/genotype_qc/plink_versions.tsv",
         removed_variants="results/genotype_qc/removed_variants.tsv",
         summary=report(
             "results/genotype_qc/qc_summary.tsv",

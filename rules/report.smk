@@ -52,6 +52,8 @@ rule association_report:
 
 
 rule resolved_config:
+    input:
+        plink_versions="results/genotype_qc/plink_versions.tsv",
     output:
         config="results/config/resolved_config.yaml",
         versions="results/config/package_versions.tsv",

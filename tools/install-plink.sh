@@ -4,7 +4,7 @@
 set -euo pipefail
 missing=()
 command -v plink2 >/dev/null 2>&1 || missing+=(plink2)
-command -v plink1.9 >/dev/null 2>&1 || missing+=(plink1.9)
+command -v plink1.9 >/dev/null 2>&1 || command -v plink >/dev/null 2>&1 || missing+=(plink1.9)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${missing[*]} from Debian packages"

@@ -10,4 +10,5 @@ with log_to_file(snakemake.log[0]):  # noqa: F821
         snakemake.params.config,  # noqa: F821
         snakemake.output.config,  # noqa: F821
         snakemake.output.versions,  # noqa: F821
+        plink_versions=snakemake.input.plink_versions,  # noqa: F821
     )

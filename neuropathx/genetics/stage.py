@@ -18,7 +18,7 @@ from neuropathx.genetics.mapping import (
     read_gene_loc,
     read_gmt,
 )
-from neuropathx.genetics.plink_cli import run_plink
+from neuropathx.genetics.plink_cli import check_plink_tools, run_plink
 from neuropathx.genetics.plink_io import open_fileset
 from neuropathx.genetics.qc import QC_DEFAULTS, run_qc_steps, summary_table
 from neuropathx.genetics.qc_plots import plot_qc
@@ -69,6 +69,14 @@ def _controls(participants: str | None, needed: bool) -> list[str] | None:
     return list(table.loc[table["diagnosis"] == "control", "participant_id"])
 
 
+def _write_plink_versions(path: Path) -> None:
+    tools = check_plink_tools()
+    for tool in tools:
+        log.info("%s: %s (%s)", tool.tool, tool.version, tool.path)
+    rows = [(t.tool, t.version, t.path) for t in tools]
+    write_tsv(pd.DataFrame(rows, columns=["software", "version", "path"]), path)
+
+
 def run_genotype_qc(
     bfile: str,
     out_dir: str,
@@ -77,11 +85,16 @@ def run_genotype_qc(
     participants: str | None = None,
     threads: int = 1,
 ) -> None:
-    """QC a PLINK fileset: writes qc.bed/.bim/.fam, removal tables, summary and plots."""
+    """QC a PLINK fileset: writes qc.bed/.bim/.fam, removal tables, summary and plots.
+
+    Starts by resolving plink2 and PLINK 1.9 (stops with how to get them when missing) and
+    writes the versions that run to ``plink_versions.tsv``.
+    """
     s = _merge(QC_DEFAULTS, settings)
     out = Path(out_dir)
     log_dir = out / "plink_logs"
     out.mkdir(parents=True, exist_ok=True)
+    _write_plink_versions(out / "plink_versions.tsv")
     fileset = open_fileset(bfile)
     controls = _controls(participants, bool(s["hwe_controls_only"]))
     with tempfile.TemporaryDirectory(dir=out, prefix=".qc_work_") as tmp:
@@ -127,6 +140,7 @@ def build_pathway_scores(
     threads: int = 1,
 ) -> None:
     """Harmonise, clump, map SNPs to pathways and score every subject on every kept pathway."""
+    check_plink_tools()  # before any work: a missing PLINK stops here with how to get it
     s = _merge(SCORE_DEFAULTS, settings)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
