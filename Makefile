@@ -35,4 +35,5 @@ lint: $(BIN)/snakemake
 	$(BIN)/snakemake --lint
 
 clean:
-	rm -rf results .snakemake
+	rm -rf .snakemake
+	find results -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

@@ -27,7 +27,7 @@ rule train_neuropathx:
         repeat=r"\d+",
         fold=r"\d+",
     conda:
-        "../envs/train.yaml"
+        train_env()
     threads: config["training"]["threads"]
     resources:
         mem_mb=4000,
