@@ -27,7 +27,6 @@ PACKAGES = (
     "scipy",
     "scikit-learn",
     "matplotlib",
-    "pandas-plink-ng",
     "msprime",
     "nibabel",
     "nilearn",
