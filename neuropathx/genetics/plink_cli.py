@@ -73,8 +73,8 @@ def plink_version(tool: str, exe: str) -> str:
     prefix = PLINK_VERSION_PREFIX.get(tool)
     if prefix and not line.startswith(prefix):
         raise PlinkNotFoundError(
-            f"{exe} is not {tool}: `{exe} --version` printed {line!r}, expected "
-            f"{prefix}...; {HOW_TO_GET_PLINK}"
+            f"{exe} is not {tool}: `{exe} --version` printed {line!r}, not a line starting "
+            f"{prefix!r}; {HOW_TO_GET_PLINK}"
         )
     return line
 
