@@ -1,6 +1,7 @@
 """Snakemake adapter: train one NeuroPathX variant on one fold (neuropathx.training)."""
 
 import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
+import _pinned_cpu  # noqa: F401  (before torch: the same CPU kernels on every machine)
 
 from pathlib import Path
 

@@ -9,8 +9,10 @@ import numpy as np
 import torch
 
 from neuropathx.cohort import CohortArrays
+from neuropathx.cpu_dispatch import dispatch_info
 from neuropathx.errors import InputError
 from neuropathx.io import atomic_path, write_json, write_tsv
+from neuropathx.models import native_kernel
 from neuropathx.models.neuropathx import NeuroPathX, NeuroPathXConfig
 from neuropathx.training.loop import FoldResult
 from neuropathx.training.loop import predict as predict_logits
@@ -27,6 +29,12 @@ def package_versions() -> dict[str, str]:
     except PackageNotFoundError:  # running from a source tree
         from neuropathx import __version__ as own
     return {"torch": str(torch.__version__), "numpy": str(np.__version__), "neuropathx": str(own)}
+
+
+def cpu_build() -> dict:
+    """How this process computes on the CPU: the C kernels' ISA level, flags, compiler and
+    CPU model, and PyTorch's CPU capability and MKL branch (metrics.json ``cpu_build``)."""
+    return {**native_kernel.build_info(), **dispatch_info()}
 
 
 def checkpoint_dict(result: FoldResult) -> dict:
@@ -51,7 +59,7 @@ def write_fold_outputs(result: FoldResult, out_dir: str | Path) -> None:
     with atomic_path(out / "model.pt") as tmp:
         torch.save(checkpoint_dict(result), tmp)
     write_tsv(result.predictions, out / "predictions.tsv")
-    write_json(_jsonable(result.metrics), out / "metrics.json")
+    write_json(_jsonable({**result.metrics, "cpu_build": cpu_build()}), out / "metrics.json")
     write_tsv(result.history, out / "history.tsv")
     with atomic_path(out / "attention.npz") as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(
