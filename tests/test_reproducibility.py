@@ -40,7 +40,11 @@ def _kernel_outputs() -> list[torch.Tensor]:
     value, grad = native_kernel.pair_l1(rows, patient)
     outs += [torch.tensor([value]), grad]
     flat, weight = torch.randn(301, 3, generator=g), torch.randn(3, 8, generator=g)
-    shift, w_out, g_out = torch.randn(8, generator=g), torch.randn(8, generator=g), torch.randn(301, generator=g)
+    shift, w_out, g_out = (
+        torch.randn(8, generator=g),
+        torch.randn(8, generator=g),
+        torch.randn(301, generator=g),
+    )
     outs.append(native_kernel.value_mlp(flat, weight, shift, w_out, 0.2))
     outs += native_kernel.value_mlp_backward(flat, weight, shift, w_out, 0.2, g_out)
     x, kinks = torch.randn(50, generator=g), torch.randn(6, generator=g).sort().values
