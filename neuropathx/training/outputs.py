@@ -52,12 +52,20 @@ def checkpoint_dict(result: FoldResult) -> dict:
     }
 
 
-def write_fold_outputs(result: FoldResult, out_dir: str | Path) -> None:
-    """Write model.pt, predictions.tsv, metrics.json, history.tsv, attention.npz atomically."""
+def write_fold_outputs(
+    result: FoldResult,
+    out_dir: str | Path,
+    extra_attention: dict[str, np.ndarray] | None = None,
+    extra_checkpoint: dict | None = None,
+) -> None:
+    """Write model.pt, predictions.tsv, metrics.json, history.tsv, attention.npz atomically.
+
+    ``extra_attention`` / ``extra_checkpoint``: more arrays for attention.npz and keys for
+    model.pt (a seed ensemble's members, ``training.ensemble``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "model.pt") as tmp:
-        torch.save(checkpoint_dict(result), tmp)
+        torch.save({**checkpoint_dict(result), **(extra_checkpoint or {})}, tmp)
     write_tsv(result.predictions, out / "predictions.tsv")
     write_json(_jsonable({**result.metrics, "cpu_build": cpu_build()}), out / "metrics.json")
     write_tsv(result.history, out / "history.tsv")
@@ -69,6 +77,7 @@ def write_fold_outputs(result: FoldResult, out_dir: str | Path) -> None:
             label=np.asarray(result.test_labels, dtype=np.int64),
             pathways=np.asarray(result.pathways, dtype=str),
             regions=np.asarray(result.regions, dtype=str),
+            **(extra_attention or {}),
         )
 
 
@@ -130,6 +139,8 @@ def _jsonable(obj):
     """Metrics with NaN written as null (strict JSON)."""
     if isinstance(obj, dict):
         return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_jsonable(v) for v in obj]
     if isinstance(obj, float) and not np.isfinite(obj):
         return None
     return obj
