@@ -5,10 +5,11 @@ masks) moves the early-stopping epoch and the fold's result. ``training.seeds: K
 K members with seeds ``seed + SEED_STRIDE * k`` (k = 0 is the single-seed run, so K = 1
 gives exactly :func:`~neuropathx.training.loop.train_fold`'s result), averages their patient
 probabilities and test attention, and keeps what the spread needs: each member's test and
-validation metrics and best epoch (``metrics.json`` ``seeds``), and each member's sums of
-test attention over patients and over controls (``attention.npz`` ``seed_patient_sum`` /
-``seed_control_sum``, (K, P, R)) and test probabilities (``seed_probability``), from which the report ranks links per seed
-(neuropathx.reporting.seed_stability).
+validation metrics and best epoch (``metrics.json`` ``seeds``), each member's sums of test
+attention over patients and over controls (``attention.npz`` ``seed_patient_sum`` /
+``seed_control_sum``, (K, P, R)), from which the report ranks links per seed
+(neuropathx.reporting.seed_stability), and each member's test probabilities
+(``seed_probability``, (K, n_test)).
 """
 
 from __future__ import annotations
