@@ -10,6 +10,7 @@ from neuropathx.errors import InputError
 from neuropathx.evaluation import collect_fold_metrics
 from neuropathx.metrics import binary_metrics
 from neuropathx.reporting.seed_stability import (
+    ensemble_size_spread,
     jaccard,
     seed_differences,
     seed_link_shares,
@@ -179,3 +180,22 @@ def test_evaluation_reports_the_spread_across_seeds(tmp_path):
     text = seed_spread_markdown(folds)
     assert f"SD across its 3 seeds {(0.1 + np.sqrt(0.03)) / 2:.3f} (mean over 2 folds" in text
     assert "logreg" not in text
+
+
+def test_ensemble_size_spread_compares_independent_sub_ensembles(tmp_path):
+    """Four members, sub-ensembles of two: {0, 1} ranks the test subjects perfectly (AUC 1),
+    {2, 3} backwards (AUC 0); their top link differs (Jaccard 0)."""
+    labels = np.array([1, 0, 1, 0])
+    good, bad = np.array([0.9, 0.1, 0.8, 0.2]), np.array([0.1, 0.9, 0.2, 0.8])
+    patient = np.zeros((4, 1, 2))
+    patient[:2, 0, 0], patient[2:, 0, 1] = 1.0, 1.0  # members 0, 1 favour r0; 2, 3 favour r1
+    path = _fold_file(tmp_path / "a.npz", patient, np.zeros((4, 1, 2)), labels)
+    with np.load(path) as data:
+        arrays = dict(data)
+    np.savez(path, **arrays, seed_probability=np.stack([good, good, bad, bad]))
+    two = ensemble_size_spread([path], 2, top_k=1)
+    assert two["independent_ensembles"] == 2
+    assert two["fold_auc_sd"] == pytest.approx(np.sqrt(0.5))
+    assert two["top_links_jaccard"] == 0.0
+    four = ensemble_size_spread([path], 4, top_k=1)
+    assert np.isnan(four["fold_auc_sd"]) and four["jaccard_pairs"] == 0

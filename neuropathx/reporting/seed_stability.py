@@ -123,3 +123,37 @@ def seed_spread_markdown(folds: pd.DataFrame) -> str:
                 f"{sd.max():.3f}); the table shows the seed ensemble."
             )
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def disjoint_groups(n_members: int, size: int) -> list[list[int]]:
+    """Members 0..n-1 cut into consecutive groups of ``size`` (independent sub-ensembles)."""
+    return [list(range(i, i + size)) for i in range(0, n_members - size + 1, size)]
+
+
+def ensemble_size_spread(attention_files: list[str | Path], size: int, top_k: int) -> dict:
+    """What a seed ensemble of ``size`` members buys, from the members of a larger one:
+    the SD of each fold's test AUC across independent sub-ensembles (mean over folds) and
+    the mean Jaccard overlap of the top_k links between two independent sub-ensembles."""
+    from neuropathx.metrics import rank_auc
+
+    sds = []
+    for path in attention_files:
+        with np.load(path, allow_pickle=False) as data:
+            prob, labels = data["seed_probability"], data["label"]
+        groups = disjoint_groups(len(prob), size)
+        if len(groups) >= 2:
+            aucs = [rank_auc(labels, prob[g].mean(axis=0)) for g in groups]
+            sds.append(float(np.std(aucs, ddof=1)))
+    diffs = seed_differences(attention_files)
+    groups = disjoint_groups(len(diffs), size)
+    tops = top_link_sets(np.stack([diffs[g].mean(axis=0) for g in groups]), top_k)
+    pairs = [(tops[i], tops[i + 1]) for i in range(0, len(tops) - 1, 2)]
+    return {
+        "ensemble_size": size,
+        "independent_ensembles": len(groups),
+        "fold_auc_sd": float(np.mean(sds)) if sds else float("nan"),
+        "top_links_jaccard": float(np.mean([jaccard(a, b) for a, b in pairs]))
+        if pairs
+        else float("nan"),
+        "jaccard_pairs": len(pairs),
+    }
