@@ -18,6 +18,7 @@ from scipy import stats  # noqa: E402
 from neuropathx.errors import InputError  # noqa: E402
 from neuropathx.io import atomic_path, write_tsv  # noqa: E402
 from neuropathx.metrics import METRIC_NAMES  # noqa: E402
+from neuropathx.reporting.seed_stability import seed_spread, seed_spread_markdown  # noqa: E402
 
 _FOLD_PATH = re.compile(r"(?P<model>[^/]+)/repeat(?P<repeat>\d+)/fold(?P<fold>\d+)/metrics\.json$")
 TABLE_METRICS = ("accuracy", "sensitivity", "specificity", "auc")
@@ -36,6 +37,7 @@ def collect_fold_metrics(paths: list[str | Path]) -> pd.DataFrame:
             raise InputError(path, f"metrics file lacks {missing}")
         row = {"model": match["model"], "repeat": int(match["repeat"]), "fold": int(match["fold"])}
         row.update({m: metrics[m] for m in METRIC_NAMES})
+        row.update(seed_spread(metrics))  # n_seeds, auc_seed_sd (spread of a seed ensemble)
         rows.append(row)
     return pd.DataFrame(rows).sort_values(["model", "repeat", "fold"]).reset_index(drop=True)
 
@@ -124,5 +126,5 @@ def evaluate_models(metric_paths: list[str | Path], reference: str, outputs: dic
     write_tsv(folds, outputs["folds"])
     write_tsv(summary, outputs["summary"])
     with atomic_path(outputs["markdown"]) as tmp:
-        tmp.write_text(summary_markdown(summary))
+        tmp.write_text(summary_markdown(summary) + seed_spread_markdown(folds))
     plot_metrics(folds, outputs["boxplot"])

@@ -157,7 +157,9 @@ def _third_party_imports(script: Path) -> set[str]:
                     parts = name.split(".")
                     todo += [f for i in range(1, len(parts) + 1)
                              if (f := _module_file(".".join(parts[:i])))]  # fmt: skip
-                elif top not in sys.stdlib_module_names and top != "_neuropathx_path":
+                elif (script.parent / f"{top}.py").exists():  # a helper beside the scripts
+                    todo.append(script.parent / f"{top}.py")
+                elif top not in sys.stdlib_module_names:
                     found.add(top)
     return found
 

@@ -1,13 +1,15 @@
 """Snakemake adapter: train one NeuroPathX variant on one fold (neuropathx.training)."""
 
 import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)
+import _pinned_cpu  # noqa: F401  (before torch: the same CPU kernels on every machine)
 
 from pathlib import Path
 
 from neuropathx.cohort import load_cohort
 from neuropathx.logs import log_to_file
 from neuropathx.splits import fold_roles
-from neuropathx.training import train_fold, write_fold_outputs
+from neuropathx.training import write_fold_outputs
+from neuropathx.training.ensemble import train_seed_ensemble
 
 smk = snakemake  # noqa: F821
 with log_to_file(smk.log[0]):
@@ -15,7 +17,7 @@ with log_to_file(smk.log[0]):
     roles = fold_roles(
         smk.input.splits, cohort.subjects, int(smk.wildcards.repeat), int(smk.wildcards.fold)
     )
-    result = train_fold(
+    ensemble = train_seed_ensemble(
         cohort,
         roles,
         smk.params.model_params,
@@ -24,4 +26,9 @@ with log_to_file(smk.log[0]):
         kernel=smk.params.kernel,
         threads=smk.threads,
     )
-    write_fold_outputs(result, Path(smk.output.metrics).parent)
+    write_fold_outputs(
+        ensemble.result,
+        Path(smk.output.metrics).parent,
+        extra_attention=ensemble.attention_arrays(),
+        extra_checkpoint=ensemble.checkpoint_extra(),
+    )

@@ -1,10 +1,15 @@
 """The C kernels of ``csrc/``: built at first use into one library, loaded with ctypes.
 
-The shared library is compiled once per source, compiler and CPU into a cache folder
-(``$NEUROPATHX_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/neuropathx`` or ``~/.cache/neuropathx``)
-with ``-O3 -march=native``; concurrent jobs may build it at the same time (each writes its own
-file, then renames it into place). Without a C compiler :func:`load` returns ``None`` with the
-reason in :func:`build_error` and the callers use the PyTorch passes instead. The attention
+The shared library is compiled once per source, compiler, flags and instruction-set level into
+a cache folder (``$NEUROPATHX_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/neuropathx`` or
+``~/.cache/neuropathx``); concurrent jobs may build it at the same time (each writes its own
+file, then renames it into place). Reproducible across machines: the level is a fixed,
+documented one (x86-64-v3 where the CPU has it, else x86-64-v2, else baseline x86-64;
+``$NEUROPATHX_KERNEL_ISA`` or :func:`set_isa_level` choose another), there is no
+floating-point contraction or fast-math, and every reduction runs in the fixed lane order
+of ``csrc/npx_lanes.h``, so all levels give the same bits (tests/test_reproducibility.py).
+Without a C compiler :func:`load` returns ``None`` with the reason in :func:`build_error` and
+the callers use the PyTorch passes instead. The attention
 kernels split the batch over :func:`set_threads` threads (``training.threads``).
 """
 
@@ -23,18 +28,30 @@ from pathlib import Path
 
 import torch
 
-SOURCES = sorted(Path(__file__).with_name("csrc").glob("*.c"))
+CSRC = Path(__file__).with_name("csrc")
+SOURCES = sorted(CSRC.glob("*.c"))
+HEADERS = sorted(CSRC.glob("*.h"))
 FLAGS = [
     "-O3",
     "-funroll-loops",
-    "-fopenmp-simd",
+    "-fopenmp-simd",  # `omp simd` on element-wise loops only: reductions are written out
     "-fno-math-errno",
     "-fno-trapping-math",
+    "-ffp-contract=off",  # no fused multiply-add: a*b+c rounds twice on every ISA
+    "-Wno-psabi",
     "-fPIC",
     "-shared",
 ]
-ARCH_FLAGS = (["-march=native"], ["-mcpu=native"], [])  # first that the compiler accepts
+# x86-64 micro-architecture levels (psABI) and the /proc/cpuinfo flags each one needs
+X86_LEVELS = {
+    "x86-64": ("sse2",),
+    "x86-64-v2": ("cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"),
+    "x86-64-v3": ("avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"),
+    "x86-64-v4": ("avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"),
+}
+DEFAULT_LEVEL = "x86-64-v3"  # the highest level chosen by default (v4 is no faster here)
 _ERRORS: list[str] = []
+_LEVEL: dict[str, str | None] = {"name": None}
 MIN_CHUNK = 8  # subjects per thread at least (smaller batches run on one thread)
 _THREADS = {"n": 1}
 
@@ -62,14 +79,67 @@ def cache_dir() -> Path:
     return Path(base) / "neuropathx"
 
 
-def _cpu_signature() -> str:
-    """The CPU model and feature flags (what ``-march=native`` compiles for)."""
+def _cpu_flags() -> set[str]:
+    """The CPU feature flags of /proc/cpuinfo (empty where there is none)."""
     try:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        return platform.processor() + platform.machine()
-    wanted = ("model name", "flags", "Features", "CPU part")
-    return "\n".join(sorted({line for line in lines if line.startswith(wanted)}))
+        return set()
+    return {f for line in lines if line.startswith("flags") for f in line.split(":", 1)[1].split()}
+
+
+def cpu_model() -> str:
+    """The CPU model name (``/proc/cpuinfo``; else what ``platform`` says)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "Model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def available_levels() -> list[str]:
+    """The x86-64 levels this CPU can run, lowest first (``[""]`` off x86-64: the compiler's
+    default target)."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return [""]
+    flags, levels = _cpu_flags(), []
+    for level, needs in X86_LEVELS.items():
+        if not flags.issuperset(needs):
+            break
+        levels.append(level)
+    return levels or ["x86-64"]
+
+
+def isa_level() -> str:
+    """The level the kernels are built for: :func:`set_isa_level`, else
+    ``$NEUROPATHX_KERNEL_ISA``, else the highest available up to :data:`DEFAULT_LEVEL`."""
+    chosen = _LEVEL["name"] or os.environ.get("NEUROPATHX_KERNEL_ISA")
+    levels = available_levels()
+    if chosen:
+        if chosen not in levels:
+            raise ValueError(
+                f"kernel ISA level {chosen!r} is not one this CPU can run ({levels}); "
+                "set NEUROPATHX_KERNEL_ISA to one of them or unset it"
+            )
+        return chosen
+    capped = [lv for lv in levels if lv in ("", "x86-64", "x86-64-v2", DEFAULT_LEVEL)]
+    return capped[-1]
+
+
+def set_isa_level(level: str | None) -> None:
+    """Build and load the kernels for ``level`` from now on (None: the default)."""
+    if level is not None and level not in available_levels():
+        raise ValueError(f"kernel ISA level {level!r} not available: {available_levels()}")
+    _LEVEL["name"] = level
+    load.cache_clear()
+
+
+def build_flags() -> list[str]:
+    """The compiler flags of the current level's build."""
+    level = isa_level()
+    return FLAGS + ([f"-march={level}", "-mtune=generic"] if level else [])
 
 
 def _compiler() -> str | None:
@@ -79,30 +149,43 @@ def _compiler() -> str | None:
 def _build(compiler: str) -> Path:
     """Compile the kernel into the cache (or reuse a build of the same key); its path."""
     version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
-    source = b"\0".join(path.read_bytes() for path in SOURCES)
-    errors = []
-    for arch in ARCH_FLAGS:
-        flags = FLAGS + arch
-        key = hashlib.sha256(
-            b"\0".join(
-                [source, " ".join(flags).encode(), version.encode(), _cpu_signature().encode()]
-            )
-        ).hexdigest()[:16]
-        target = cache_dir() / f"neuropathx_kernels-{key}.so"
-        if target.exists():
-            return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
-        os.close(fd)
-        done = subprocess.run(
-            [compiler, *flags, *map(str, SOURCES), "-o", tmp], capture_output=True, text=True
-        )
-        if done.returncode == 0:
-            os.replace(tmp, target)
-            return target
-        os.unlink(tmp)
-        errors.append(f"{compiler} {' '.join(flags)}: {done.stderr.strip()[-500:]}")
-    raise RuntimeError("; ".join(errors))
+    source = b"\0".join(path.read_bytes() for path in SOURCES + HEADERS)
+    flags = build_flags()
+    key = hashlib.sha256(
+        b"\0".join([source, " ".join(flags).encode(), version.encode(), isa_level().encode()])
+    ).hexdigest()[:16]
+    target = cache_dir() / f"neuropathx_kernels-{isa_level() or 'default'}-{key}.so"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(fd)
+    done = subprocess.run(
+        [compiler, *flags, f"-I{CSRC}", *map(str, SOURCES), "-o", tmp],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode == 0:
+        os.replace(tmp, target)
+        return target
+    os.unlink(tmp)
+    raise RuntimeError(f"{compiler} {' '.join(flags)}: {done.stderr.strip()[-500:]}")
+
+
+def build_info() -> dict:
+    """What the kernels run as, for metrics.json: level, flags, compiler, CPU model."""
+    compiler = _compiler()
+    version = ""
+    if compiler:
+        out = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
+        version = out.splitlines()[0] if out else ""
+    return {
+        "isa_level": isa_level() or "compiler default",
+        "flags": " ".join(build_flags()),
+        "compiler": version,
+        "built": load() is not None,
+        "cpu_model": cpu_model(),
+    }
 
 
 @cache

@@ -10,6 +10,7 @@ import pandas as pd
 from neuropathx.io import atomic_path, read_tsv, write_tsv
 from neuropathx.reporting.attention import class_means, link_table, load_attention
 from neuropathx.reporting.plots import attention_heatmaps, chord_diagram
+from neuropathx.reporting.seed_stability import seed_link_shares, seed_stability_markdown
 from neuropathx.reporting.truth import truth_recovery
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,9 @@ def build_association_report(
     links = link_table(stack, settings["n_permutations"], settings["top_k"], seed)
     genes = pathway_genes(mapping)
     links["genes"] = links["pathway"].map(genes).fillna("")
+    links["seed_stability"] = seed_link_shares(
+        attention_files, links, stack.pathways, stack.regions, settings["top_k"]
+    )
     write_tsv(
         _attention_matrix(pat, stack.pathways, stack.regions), outputs["patients"], index=True
     )
@@ -108,4 +112,5 @@ def build_association_report(
             outputs["truth"],
         )
     with atomic_path(outputs["markdown"]) as tmp:
-        tmp.write_text(_markdown(evaluation, links, recovery, settings))
+        text = _markdown(evaluation, links, recovery, settings)
+        tmp.write_text(text + "\n" + seed_stability_markdown(links, settings["top_k"]))

@@ -9,8 +9,10 @@ import numpy as np
 import torch
 
 from neuropathx.cohort import CohortArrays
+from neuropathx.cpu_dispatch import dispatch_info
 from neuropathx.errors import InputError
 from neuropathx.io import atomic_path, write_json, write_tsv
+from neuropathx.models import native_kernel
 from neuropathx.models.neuropathx import NeuroPathX, NeuroPathXConfig
 from neuropathx.training.loop import FoldResult
 from neuropathx.training.loop import predict as predict_logits
@@ -29,6 +31,12 @@ def package_versions() -> dict[str, str]:
     return {"torch": str(torch.__version__), "numpy": str(np.__version__), "neuropathx": str(own)}
 
 
+def cpu_build() -> dict:
+    """How this process computes on the CPU: the C kernels' ISA level, flags, compiler and
+    CPU model, and PyTorch's CPU capability and MKL branch (metrics.json ``cpu_build``)."""
+    return {**native_kernel.build_info(), **dispatch_info()}
+
+
 def checkpoint_dict(result: FoldResult) -> dict:
     """The checkpoint as plain tensors/lists/dicts (loadable with weights_only=True)."""
     return {
@@ -44,14 +52,22 @@ def checkpoint_dict(result: FoldResult) -> dict:
     }
 
 
-def write_fold_outputs(result: FoldResult, out_dir: str | Path) -> None:
-    """Write model.pt, predictions.tsv, metrics.json, history.tsv, attention.npz atomically."""
+def write_fold_outputs(
+    result: FoldResult,
+    out_dir: str | Path,
+    extra_attention: dict[str, np.ndarray] | None = None,
+    extra_checkpoint: dict | None = None,
+) -> None:
+    """Write model.pt, predictions.tsv, metrics.json, history.tsv, attention.npz atomically.
+
+    ``extra_attention`` / ``extra_checkpoint``: more arrays for attention.npz and keys for
+    model.pt (a seed ensemble's members, ``training.ensemble``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "model.pt") as tmp:
-        torch.save(checkpoint_dict(result), tmp)
+        torch.save({**checkpoint_dict(result), **(extra_checkpoint or {})}, tmp)
     write_tsv(result.predictions, out / "predictions.tsv")
-    write_json(_jsonable(result.metrics), out / "metrics.json")
+    write_json(_jsonable({**result.metrics, "cpu_build": cpu_build()}), out / "metrics.json")
     write_tsv(result.history, out / "history.tsv")
     with atomic_path(out / "attention.npz") as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(
@@ -61,6 +77,7 @@ def write_fold_outputs(result: FoldResult, out_dir: str | Path) -> None:
             label=np.asarray(result.test_labels, dtype=np.int64),
             pathways=np.asarray(result.pathways, dtype=str),
             regions=np.asarray(result.regions, dtype=str),
+            **(extra_attention or {}),
         )
 
 
@@ -122,6 +139,8 @@ def _jsonable(obj):
     """Metrics with NaN written as null (strict JSON)."""
     if isinstance(obj, dict):
         return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_jsonable(v) for v in obj]
     if isinstance(obj, float) and not np.isfinite(obj):
         return None
     return obj

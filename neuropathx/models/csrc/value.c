@@ -2,10 +2,13 @@
  * with the batch normalisation folded into A and c by the caller), and the gradients of a
  * weighted sum of V in A, c and w2. Hidden width J is small (8): loops run over rows,
  * vectorised, one hidden unit at a time. I (N, F) row-major, A (F, J) row-major.
+ * Sums over rows run in the fixed lane order of npx_lanes.h (same bits on any ISA).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "npx_lanes.h"
 
 /* I transposed to (F, N), so that each measure is contiguous. */
 static float *npx_transpose(int64_t N, int64_t F, const float *I) {
@@ -50,32 +53,30 @@ int npx_value_backward(int64_t N, int64_t F, int64_t J, const float *I, const fl
                        const float *c, const float *w2, float slope, const float *g_out,
                        float *g_A, float *g_c, float *g_w2) {
     float *it = npx_transpose(N, F, I);
-    float *g_h = malloc(sizeof(float) * (size_t)N);
+    float *g_h = malloc(sizeof(float) * (size_t)(2 * N));
     if (!it || !g_h) {
         free(it);
         free(g_h);
         return 1;
     }
+    float *restrict term = g_h + N;
     float *restrict h = it + N * F;
     for (int64_t j = 0; j < J; ++j) {
         npx_hidden(N, F, J, j, it, A, c, h);
         const float w = w2[j];
-        float sum_w2 = 0.0f, sum_c = 0.0f;
-#pragma omp simd reduction(+ : sum_w2, sum_c)
+#pragma omp simd
         for (int64_t n = 0; n < N; ++n) {
             const float on = h[n] > 0.0f ? 1.0f : slope; /* LeakyReLU'(0) = slope, as torch */
-            sum_w2 += g_out[n] * h[n] * on;
+            term[n] = g_out[n] * h[n] * on;
             g_h[n] = g_out[n] * w * on;
-            sum_c += g_h[n];
         }
-        g_w2[j] = sum_w2;
-        g_c[j] = sum_c;
+        g_w2[j] = npx_sum(N, term);
+        g_c[j] = npx_sum(N, g_h);
         for (int64_t f = 0; f < F; ++f) {
             const float *restrict row = it + f * N;
-            float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-            for (int64_t n = 0; n < N; ++n) acc += g_h[n] * row[n];
-            g_A[f * J + j] = acc;
+#pragma omp simd
+            for (int64_t n = 0; n < N; ++n) term[n] = g_h[n] * row[n];
+            g_A[f * J + j] = npx_sum(N, term);
         }
     }
     free(it);
