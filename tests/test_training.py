@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -240,3 +241,21 @@ def test_checkpoint_on_data_with_more_pathways_is_an_error(trained, tmp_path):
     )
     with pytest.raises(InputError, match=r"6 pathways but the checkpoint was trained on 5.*extra"):
         predict_cohort(model, ckpt, wider)
+
+
+def test_validation_rows_only_choose_the_epoch(trained):
+    """Validation features and labels changed: the scaler and every training-loss value of
+    the epochs are unchanged (validation picks the checkpoint, it is never fitted on)."""
+    cohort = _cohort()
+    val = _roles() == "val"
+    cohort.genetics[val] = cohort.genetics[val] * -4.0 + 30.0
+    cohort.imaging[val] *= 5.0
+    cohort.labels[val] = 1 - cohort.labels[val]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(torch.cuda, "is_available", lambda: False)
+        other = train_fold(cohort, _roles(), FAST, seed=7, device="auto", threads=1)
+    for key, value in trained.scaler.to_dict().items():
+        np.testing.assert_array_equal(other.scaler.to_dict()[key], value)
+    train_cols = ["epoch", "loss_total", "loss_bce", "loss_sp", "loss_path"]  # patience 25: all
+    pd.testing.assert_frame_equal(other.history[train_cols], trained.history[train_cols])
+    assert not other.history.equals(trained.history)  # the validation columns did change
