@@ -130,7 +130,8 @@ def test_planted_latent_variables_are_learnable(rng):
     )
     pathways = ["P1", "P2", "P3", "P4"]
     g = pathway_burdens(dosage, causal, pathways)
-    np.testing.assert_allclose(g.std(0), 1) and np.testing.assert_allclose(g.mean(0), 0, atol=1e-9)
+    np.testing.assert_allclose(g.std(0), 1)
+    np.testing.assert_allclose(g.mean(0), 0, atol=1e-9)
     liab = liability(g, np.ones(4), 0.35, rng)
     patients = liab >= np.quantile(liab, 0.55)
     values = {

@@ -135,20 +135,21 @@ def test_hwe_in_controls_only(tmp_path):
     out = tmp_path / "out"
     summary = pd.read_csv(out / "qc_summary.tsv", sep="\t").set_index("step")
     assert "controls" in summary.loc["hwe", "note"]
-    # oracle: plink2 --hwe on the controls among the samples/variants left before the HWE step
-    removed_s = pd.read_csv(out / "removed_samples.tsv", sep="\t")
-    removed_v = pd.read_csv(out / "removed_variants.tsv", sep="\t")
-    before = ["variant_missingness", "sample_missingness", "sex_check", "maf"]
-    gone_s = set(removed_s.loc[removed_s["step"].isin(before), "IID"])
-    gone_v = set(removed_v.loc[removed_v["step"].isin(before), "ID"])
-    keep = fam[(diagnosis == "control") & ~fam["IID"].isin(gone_s)]
-    keep[["FID", "IID"]].to_csv(tmp_path / "keep.txt", sep="\t", header=False, index=False)
-    bim = read_bim(tmp_path / "raw.bim")
-    (tmp_path / "extract.txt").write_text("\n".join(bim.loc[~bim["ID"].isin(gone_v), "ID"]))
-    _plink2(
-        f"--bfile {tmp_path / 'raw'} --keep {tmp_path / 'keep.txt'} --extract "
-        f"{tmp_path / 'extract.txt'} --hwe 1e-6 --write-snplist --out {tmp_path / 'o'}"
+    # oracle, independent of what the pipeline removed: plink2's own --geno, --mind and --maf
+    # chain (no X: no sex check), then --hwe on the controls left
+    raw, d = tmp_path / "raw", tmp_path
+    _plink2(f"--bfile {raw} --geno 0.05 --make-bed --out {d}/h1")
+    _plink2(f"--bfile {d}/h1 --mind 0.05 --make-bed --out {d}/h2")
+    _plink2(f"--bfile {d}/h2 --maf 0.01 --make-bed --out {d}/h3")
+    pre = read_fam(f"{d}/h3.fam")
+    controls = set(fam["IID"][diagnosis == "control"])
+    pre[pre["IID"].isin(controls)][["FID", "IID"]].to_csv(
+        d / "keep.txt", sep="\t", header=False, index=False
     )
+    _plink2(f"--bfile {d}/h3 --keep {d}/keep.txt --hwe 1e-6 --write-snplist --out {d}/o")
+    removed_v = pd.read_csv(out / "removed_variants.tsv", sep="\t")
+    gone_v = set(read_bim(raw.with_suffix(".bim"))["ID"]) - set(read_bim(f"{d}/h3.bim")["ID"])
+    bim = read_bim(tmp_path / "raw.bim")
     passing = set((tmp_path / "o.snplist").read_text().split())
     failing = set(bim["ID"]) - gone_v - passing
     assert failing and failing == set(removed_v.loc[removed_v["step"] == "hwe", "ID"])
@@ -187,3 +188,63 @@ def test_sex_check_with_x_variants(tmp_path):
     by_sex = removed[removed["step"] == "sex_check"]
     assert list(by_sex["IID"]) == [fam["IID"][1]]
     assert "recorded sex 2 != genotype sex 1" in by_sex["reason"].iloc[0]
+
+
+def _boundary_fileset(prefix: Path) -> dict[str, str]:
+    """100 unrelated samples x 400 HWE variants, with one case just inside and one just
+    outside each of the --geno 0.05, --mind 0.05 and --maf 0.01 thresholds."""
+    rng = np.random.default_rng(11)
+    n, m = 100, 400
+    geno = rng.binomial(2, rng.uniform(0.25, 0.5, (m, 1)), (m, n)).astype(float)
+    geno[0, 90:94] = np.nan  # variant missing in 4% of samples: kept
+    geno[1, 90:96] = np.nan  # 6%: removed
+    geno[10:28, 0] = np.nan  # sample missing 18 of the 399 variants left (4.5%): kept
+    geno[30:52, 1] = np.nan  # 22 of 399 (5.5%): removed
+    geno[2] = 2.0
+    geno[2, 5] = 1.0  # one minor allele in 198 (0.5%): removed
+    geno[3] = 2.0
+    geno[3, 5:7] = 1.0  # two minor alleles in 198 (1.01%): kept
+    bim, fam = default_tables(n, m, n_chrom=2, spacing=200_000)
+    write_fileset(prefix, geno, bim, fam)
+    ids = dict(zip(["v_in", "v_out", "maf_out", "maf_in"], bim["ID"][:4], strict=True))
+    return ids | {"s_in": fam["IID"][0], "s_out": fam["IID"][1]}
+
+
+def test_samples_and_variants_just_inside_and_outside_each_threshold(tmp_path):
+    ids = _boundary_fileset(tmp_path / "raw")
+    settings = {"het_sd": 100.0, "king_cutoff": 0.45}  # het: below; KING is noisy on 400
+    run_genotype_qc(str(tmp_path / "raw"), str(tmp_path / "out"), settings=settings, threads=1)
+    samples = pd.read_csv(tmp_path / "out" / "removed_samples.tsv", sep="\t")
+    variants = pd.read_csv(tmp_path / "out" / "removed_variants.tsv", sep="\t")
+    assert dict(zip(samples["IID"], samples["step"], strict=True)) == {
+        ids["s_out"]: "sample_missingness"
+    }
+    assert dict(zip(variants["ID"], variants["step"], strict=True)) == {
+        ids["v_out"]: "variant_missingness",
+        ids["maf_out"]: "maf",
+    }
+    kept = set(read_bim(tmp_path / "out" / "qc.bim")["ID"])
+    assert {ids["v_in"], ids["maf_in"]} <= kept
+    assert ids["s_in"] in set(read_fam(tmp_path / "out" / "qc.fam")["IID"])
+
+
+def test_heterozygosity_cut_just_inside_and_outside(tmp_path):
+    """F from plink2 --het by hand; the cut placed between the two most extreme samples, and
+    0.2 % either side of the second one (that separates SD with n-1 from SD with n)."""
+    write_qc_fixture(tmp_path / "raw", seed=0)
+    oracle_dir = tmp_path / "oracle"
+    oracle_dir.mkdir()
+    _oracle(tmp_path / "raw", oracle_dir)  # writes het.het: F of the samples before the cut
+    het = pd.read_csv(oracle_dir / "het.het", sep="\t", dtype={"IID": str})
+    z = ((het["F"] - het["F"].mean()).abs() / het["F"].std(ddof=1)).sort_values(ascending=False)
+    first, second = z.index[:2]
+    cases = {
+        (z.iloc[0] + z.iloc[1]) / 2: {het["IID"][first]},
+        z.iloc[1] * 1.002: {het["IID"][first]},
+        z.iloc[1] * 0.998: {het["IID"][first], het["IID"][second]},
+    }
+    for i, (het_sd, expected) in enumerate(cases.items()):
+        out = tmp_path / f"out{i}"
+        run_genotype_qc(str(tmp_path / "raw"), str(out), settings={"het_sd": het_sd}, threads=1)
+        samples = pd.read_csv(out / "removed_samples.tsv", sep="\t", dtype={"IID": str})
+        assert set(samples.loc[samples["step"] == "heterozygosity", "IID"]) == expected, het_sd

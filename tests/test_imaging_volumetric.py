@@ -28,11 +28,35 @@ def gm_template():
 def _atlas(template) -> nib.Nifti1Image:
     """Boxes on a 4 mm grid covering the template's field of view (resampled to 1 mm later)."""
     affine = template.affine.copy()
+    # shifted by 0.4 template voxels so no 1 mm voxel centre is halfway between two atlas
+    # voxels: nearest-neighbour sampling then has one answer (see _nearest_labels)
+    affine[:3, 3] += 0.4 * affine[:3, :3].sum(axis=1)
     affine[:3, :3] *= 4
     data = np.zeros((24, 30, 24), dtype=np.int16)
     for index, (_, box) in BOXES.items():
         data[box] = index
     return nib.Nifti1Image(data, affine)
+
+
+def _nearest_labels(atlas: nib.Nifti1Image, image: nib.Nifti1Image) -> np.ndarray:
+    """The atlas label at every voxel centre of ``image``, by nearest-neighbour sampling
+    written out with the two affines (independent of nilearn's resampling); 0 outside."""
+    ijk = np.indices(image.shape[:3]).reshape(3, -1)
+    world = image.affine[:3, :3] @ ijk + image.affine[:3, 3:]
+    inv = np.linalg.inv(atlas.affine)
+    vox = np.floor(inv[:3, :3] @ world + inv[:3, 3:] + 0.5).astype(int)
+    data = np.asarray(atlas.dataobj)
+    inside = np.all((vox >= 0) & (vox < np.array(data.shape)[:, None]), axis=0)
+    labels = np.zeros(ijk.shape[1], dtype=data.dtype)
+    labels[inside] = data[tuple(vox[:, inside])]
+    return labels.reshape(image.shape[:3])
+
+
+def test_atlas_on_grid_is_nearest_neighbour_sampling(gm_template):
+    atlas = _atlas(gm_template)
+    expected = _nearest_labels(atlas, gm_template)
+    assert {int(v) for v in np.unique(expected)} == {0, *BOXES}
+    np.testing.assert_array_equal(np.asarray(atlas_on_grid(atlas, gm_template).dataobj), expected)
 
 
 def _write_inputs(tmp_path, template, n_images=2):
@@ -76,7 +100,7 @@ def test_regional_mean_and_volume_match_numpy(tmp_path, gm_template):
     assert list(feats.columns) == ["participant_id"] + [
         f"{n}__{m}" for n, _ in BOXES.values() for m in ("mean", "volume")
     ]
-    labels_1mm = np.asarray(atlas_on_grid(atlas, gm_template).dataobj)
+    labels_1mm = _nearest_labels(atlas, gm_template)
     for i, (subject, img) in enumerate(subject_imgs.items()):
         data = img.get_fdata()
         for index, (name, _) in BOXES.items():
@@ -84,7 +108,7 @@ def test_regional_mean_and_volume_match_numpy(tmp_path, gm_template):
             # nearest resampling of 4 mm boxes to 1 mm: 4^3 voxels per atlas voxel
             box = BOXES[index][1]
             n_atlas_voxels = np.prod([s.stop - s.start for s in box])
-            assert mask.sum() == pytest.approx(64 * n_atlas_voxels, rel=0.05)
+            assert mask.sum() == 64 * n_atlas_voxels  # boxes lie inside the field of view
             assert feats.loc[i, f"{name}__volume"] == mask.sum() * 1.0  # 1 mm^3 voxels
             assert feats.loc[i, f"{name}__mean"] == pytest.approx(data[mask].mean(), rel=1e-5)
         assert feats.loc[i, "participant_id"] == subject
@@ -111,7 +135,7 @@ def test_image_on_coarser_grid_uses_its_voxel_volume(tmp_path, gm_template):
     build_imaging_features("unused", str(tmp_path / "participants.tsv"), str(out),
                            settings=_settings(tmp_path))  # fmt: skip
     feats = pd.read_csv(out / "regional_features.tsv", sep="\t")
-    labels_2mm = np.asarray(atlas_on_grid(atlas, coarse).dataobj)
+    labels_2mm = _nearest_labels(atlas, coarse)
     mask = labels_2mm == 7
     assert feats.loc[0, "right_box__volume"] == mask.sum() * 8.0
     assert feats.loc[0, "right_box__mean"] == pytest.approx(coarse.get_fdata()[mask].mean(), 1e-5)

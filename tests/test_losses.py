@@ -96,10 +96,16 @@ def test_total_loss_combines_terms_and_skips_regularisers_on_single_class_batch(
         )  # fmt: skip
 
     t = loss(att.clamp(max=0.9), labels, pos_weight=2.0)
-    assert t.total.item() == pytest.approx(
-        t.bce.item() + 0.1 * t.sparsity.item() + 0.01 * t.pathway.item()
-    )
+    # every term by hand: BCE with the patient weighted 2, the halved KL averaged over the 3
+    # subjects (entries 0.5,0.5,0.9,0.9 | 0.25,0.25,0,0 | 0.9,0.9,0.9,0.5), L1 over 2 pairs
+    bce = 2 * math.log1p(math.exp(-0.3)) + math.log1p(math.exp(-0.2)) + math.log1p(math.exp(0.1))
+    bce /= 3
+    entries = [0.5, 0.5, 0.9, 0.9, 0.25, 0.25, 0.0, 0.0, 0.9, 0.9, 0.9, 0.5]
+    sparsity = 0.5 * sum(_kl(a, 0.01) for a in entries) / 3
+    assert t.bce.item() == pytest.approx(bce, rel=1e-12)
+    assert t.sparsity.item() == pytest.approx(sparsity, rel=1e-9)
     assert t.pathway.item() == pytest.approx(1.75)
+    assert t.total.item() == pytest.approx(bce + 0.1 * sparsity + 0.01 * 1.75, rel=1e-9)
     single = loss(att, torch.tensor([0, 0, 0]))
     assert single.sparsity.item() == 0 and single.pathway.item() == 0
     assert single.total.item() == pytest.approx(single.bce.item())

@@ -1,6 +1,7 @@
 """neuropathx.metrics equals scikit-learn's metrics, ties and edge cases included."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -50,3 +51,41 @@ def test_auc_ties_count_half_and_one_class_is_nan():
 def test_all_predictions_one_class_gives_zero_f1_and_kappa():
     got = binary_metrics(np.array([0, 1, 0, 1]), np.array([0.1, 0.2, 0.3, 0.4]))
     assert got["f1"] == 0.0 and got["kappa"] == 0.0
+
+
+# Regression tests for mutants that survived (tests/mutation/SUMMARY.md).
+
+
+def test_undefined_rates_are_nan_and_f1_without_positives_is_zero():
+    no_patients = binary_metrics(np.zeros(4), np.array([0.1, 0.2, 0.3, 0.4]))
+    assert math.isnan(no_patients["sensitivity"]) and no_patients["specificity"] == 1.0
+    assert no_patients["f1"] == 0.0  # no tp, fp or fn: F1 taken as 0, like zero_division=0
+    assert math.isnan(no_patients["auc"]) and math.isnan(no_patients["kappa"])
+
+
+@pytest.mark.parametrize(
+    ("y", "prob", "expected"),
+    [
+        ([1, 1, 0], [0.9, 0.1, 0.1], {"sensitivity": 0.5, "f1": 2 / 3}),  # tp = fn = 1
+        ([0, 0, 1], [0.9, 0.1, 0.9], {"specificity": 0.5, "f1": 2 / 3}),  # tn = fp = 1
+        ([1, 0, 0, 0], [0.9, 0.9, 0.1, 0.1], {"f1": 2 / 3, "specificity": 2 / 3}),
+    ],
+)
+def test_rates_when_counts_are_equal(y, prob, expected):
+    got = binary_metrics(np.array(y), np.array(prob))
+    for name, value in expected.items():
+        assert got[name] == pytest.approx(value), name
+
+
+def test_bad_input_messages():
+    with pytest.raises(ValueError, match=r"^y_true has shape \(3,\) but prob has shape \(2,\)$"):
+        binary_metrics(np.array([0, 1, 0]), np.array([0.1, 0.2]))
+    with pytest.raises(ValueError, match="^prob contains NaN or infinite values$"):
+        binary_metrics(np.array([0, 1]), np.array([0.1, np.inf]))
+
+
+def test_one_class_auc_is_nan_without_dividing_by_zero():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a 0/0 would warn
+        assert math.isnan(rank_auc([1, 1, 1], [0.1, 0.2, 0.3]))
+        assert math.isnan(rank_auc([0, 0], [0.1, 0.2]))

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -16,7 +17,7 @@ from neuropathx.training import (
     train_fold,
     write_fold_outputs,
 )
-from neuropathx.training.loop import batch_slices
+from neuropathx.training.loop import batch_slices, resolve_device
 
 N, P, R = 80, 5, 4
 MEASURES = ["GrayVol", "SurfArea", "ThickAvg", "ThickStd"]
@@ -49,7 +50,10 @@ def _roles() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def trained():
-    return train_fold(_cohort(), _roles(), FAST, seed=7, device="cpu", threads=1)
+    """The default ``device: auto`` on a machine where CUDA is (made) unavailable."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(torch.cuda, "is_available", lambda: False)
+        return train_fold(_cohort(), _roles(), FAST, seed=7, device="auto", threads=1)
 
 
 def test_planted_signal_is_learned(trained):
@@ -59,7 +63,7 @@ def test_planted_signal_is_learned(trained):
     train = pred[pred.split == "train"]
     assert roc_auc_score(train.label, train.probability) > 0.95
     assert trained.metrics["validation"]["auc"] > 0.9
-    assert trained.metrics["device"] == "cpu"  # "auto" on a machine without CUDA
+    assert trained.metrics["device"] == "cpu"  # "auto" with CUDA unavailable
     assert (trained.metrics["n_train"], trained.metrics["n_val"], trained.metrics["n_test"]) == (
         56,
         12,
@@ -144,11 +148,57 @@ def test_params_defaults_and_unknown_keys():
         TrainingParams.from_dict({"epochs": 2.5})
 
 
-def test_cuda_request_without_cuda_is_an_error():
-    if torch.cuda.is_available():
-        pytest.skip("a CUDA device is present")
+def test_cuda_request_without_cuda_is_an_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ValueError, match="no CUDA device"):
         train_fold(_cohort(), _roles(), FAST, seed=0, device="cuda")
+
+
+@pytest.mark.parametrize(
+    ("requested", "cuda_visible", "expected"),
+    [
+        ("auto", False, "cpu"),
+        ("auto", True, "cuda"),  # README: "uses the GPU when one is visible"
+        ("cpu", True, "cpu"),  # an explicit cpu wins over a visible GPU
+        ("cpu", False, "cpu"),
+        ("cuda", True, "cuda"),
+        ("cuda:1", True, "cuda:1"),
+    ],
+)
+def test_device_resolution(monkeypatch, requested, cuda_visible, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda_visible)
+    assert resolve_device(requested) == torch.device(expected)
+
+
+@pytest.mark.parametrize("requested", ["cuda", "cuda:0"])
+def test_device_cuda_without_gpu_is_an_error(monkeypatch, requested):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=f"device '{requested}' requested but no CUDA"):
+        resolve_device(requested)
+
+
+@pytest.mark.parametrize("requested", ["gpu", "CPU", "", "mps"])
+def test_device_unknown_is_an_error(requested):
+    with pytest.raises(ValueError, match="device must be 'auto', 'cpu' or 'cuda"):
+        resolve_device(requested)
+
+
+def test_train_fold_moves_the_model_to_the_resolved_device(monkeypatch):
+    """With CUDA faked visible, ``auto`` sends the model to cuda: this CPU-only torch refuses."""
+    if torch.cuda.is_available():
+        pytest.skip("a real CUDA device is present: test_planted_signal_is_learned covers it")
+    seen = []
+    real = resolve_device
+
+    def spy(device):
+        seen.append(device)
+        return real(device)
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr("neuropathx.training.loop.resolve_device", spy)
+    with pytest.raises((AssertionError, RuntimeError), match="CUDA|cuda"):
+        train_fold(_cohort(), _roles(), FAST, seed=0, device="auto")
+    assert seen == ["auto"]
 
 
 def test_batches_never_hold_a_single_subject():
@@ -191,3 +241,21 @@ def test_checkpoint_on_data_with_more_pathways_is_an_error(trained, tmp_path):
     )
     with pytest.raises(InputError, match=r"6 pathways but the checkpoint was trained on 5.*extra"):
         predict_cohort(model, ckpt, wider)
+
+
+def test_validation_rows_only_choose_the_epoch(trained):
+    """Validation features and labels changed: the scaler and every training-loss value of
+    the epochs are unchanged (validation picks the checkpoint, it is never fitted on)."""
+    cohort = _cohort()
+    val = _roles() == "val"
+    cohort.genetics[val] = cohort.genetics[val] * -4.0 + 30.0
+    cohort.imaging[val] *= 5.0
+    cohort.labels[val] = 1 - cohort.labels[val]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(torch.cuda, "is_available", lambda: False)
+        other = train_fold(cohort, _roles(), FAST, seed=7, device="auto", threads=1)
+    for key, value in trained.scaler.to_dict().items():
+        np.testing.assert_array_equal(other.scaler.to_dict()[key], value)
+    train_cols = ["epoch", "loss_total", "loss_bce", "loss_sp", "loss_path"]  # patience 25: all
+    pd.testing.assert_frame_equal(other.history[train_cols], trained.history[train_cols])
+    assert not other.history.equals(trained.history)  # the validation columns did change

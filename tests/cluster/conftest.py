@@ -15,6 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from local_slurm import ClusterUnavailable, SlurmCluster, pid_is  # noqa: E402
+from required_tools import missing_tool  # noqa: E402
 
 
 def cluster_skip_reason() -> str | None:
@@ -35,7 +36,7 @@ def slurm_cluster() -> Iterator[SlurmCluster]:
     """A started one-node cluster (8+ CPUs, 2 fake GPUs); every daemon stopped after."""
     reason = cluster_skip_reason()
     if reason:
-        pytest.skip(reason)
+        missing_tool(reason)  # a failure under CI=true
     base = Path(tempfile.mkdtemp(prefix="npx-slurm-"))
     cluster = SlurmCluster(base=base, cpus=max(os.cpu_count() or 1, 8), fake_gpus=2)
     keep = os.environ.get("NPX_KEEP_SLURM_DIR") == "1"  # keep configs and daemon logs
@@ -43,7 +44,7 @@ def slurm_cluster() -> Iterator[SlurmCluster]:
         cluster.start()  # stops what it started if it fails; the error quotes the log
     except ClusterUnavailable as err:
         shutil.rmtree(base, ignore_errors=True)
-        pytest.skip(f"cannot set up the local Slurm cluster: {err}")
+        missing_tool(f"cannot set up the local Slurm cluster: {err}")
     except BaseException:
         if not keep:
             shutil.rmtree(base, ignore_errors=True)

@@ -172,8 +172,6 @@ def test_toy_workflow_goes_through_sbatch_with_gres_and_groups(slurm_cluster, tm
 
 
 def test_tiny_workflow_on_slurm_equals_local_run(slurm_cluster, tmp_path, capsys):
-    if not (REPO / "Snakefile").exists() or not (REPO / "config" / "tiny.yaml").exists():
-        pytest.skip("the workflow (Snakefile, config/tiny.yaml) is not there yet")
     local = copy_workflow(tmp_path / "local")
     on_slurm = copy_workflow(tmp_path / "slurm")
     (on_slurm / "gpu.yaml").write_text(GPU_OVERRIDE)
