@@ -17,6 +17,11 @@ from neuropathx.errors import InputError
 from neuropathx.imaging.freesurfer import intracranial_volume, parse_aseg_stats, parse_parc_stats
 
 HEMISPHERES = ("lh", "rh")
+#: Other file names of one parcellation: FreeSurfer 5.3 wrote the DKT atlas as ``DKTatlas40``.
+PARCELLATION_ALIASES = {
+    "aparc.DKTatlas": ("aparc.DKTatlas40",),
+    "aparc.DKTatlas40": ("aparc.DKTatlas",),
+}
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,30 @@ def _read_hemisphere(path: str, hemi: str, measures: tuple[str, ...]) -> Hemisph
     return HemisphereStats(str(path), table.names, values, table.measures)
 
 
+def stats_file(folder: str, hemi: str, parcellation: str) -> str:
+    """``<folder>/stats/<hemi>.<parcellation>.stats``, or the existing file of an alias name
+    (``aparc.DKTatlas40`` for ``aparc.DKTatlas``); the first name when none exists."""
+    for name in (parcellation, *PARCELLATION_ALIASES.get(parcellation, ())):
+        path = os.path.join(folder, "stats", f"{hemi}.{name}.stats")
+        if os.path.isfile(path):
+            return path
+    return os.path.join(folder, "stats", f"{hemi}.{parcellation}.stats")
+
+
+def _not_found(folder: str, parcellation: str) -> str:
+    """'stats file not found' with the parcellations that the folder does hold."""
+    stats = os.path.join(folder, "stats")
+    names = sorted(
+        {
+            f[3 : -len(".stats")]
+            for f in (os.listdir(stats) if os.path.isdir(stats) else [])
+            if f[:3] in ("lh.", "rh.") and f.endswith(".stats")
+        }
+    )
+    held = f"parcellations found there: {names}" if names else "no ?h.*.stats files there"
+    return f"stats file not found ({held}; set imaging.parcellation to one of them)"
+
+
 def load_subject(
     subjects_dir: str, subject: str, parcellation: str, measures: tuple[str, ...]
 ) -> SubjectStats | LoadProblem:
@@ -71,9 +100,9 @@ def load_subject(
         return LoadProblem(subject, folder, "FreeSurfer subject folder not found", True)
     hemispheres = {}
     for hemi in HEMISPHERES:
-        path = os.path.join(folder, "stats", f"{hemi}.{parcellation}.stats")
+        path = stats_file(folder, hemi, parcellation)
         if not os.path.isfile(path):
-            return LoadProblem(subject, path, "stats file not found", True)
+            return LoadProblem(subject, path, _not_found(folder, parcellation), True)
         try:
             hemispheres[hemi] = _read_hemisphere(path, hemi, measures)
         except InputError as exc:
