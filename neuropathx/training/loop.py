@@ -22,6 +22,7 @@ from neuropathx.models.attention_core import retain_freed_memory
 from neuropathx.models.backend import backend_for, use_backend
 from neuropathx.models.losses import loss_from_terms
 from neuropathx.models.neuropathx import NeuroPathX, NeuroPathXConfig
+from neuropathx.training.adjust import adjust_fold
 from neuropathx.training.config import LossParams, TrainingParams
 from neuropathx.training.optim import FlatAdamW
 from neuropathx.training.preprocess import Standardiser, fold_masks
@@ -242,12 +243,15 @@ def train_fold(
     dev = resolve_device(device)
     with deterministic_algorithms(dev):
         set_seed(seed)
+        cohort, adjustment = adjust_fold(cohort, masks["train"])  # covariates, site: train rows
         scaler, parts = prepare_fold(cohort, masks, dev)
         _log_kernel(kernel, parts["train"].genetics)
         model = build_model(cohort, resolved).to(dev)
         best_state, best_epoch, history = _fit(model, parts, resolved, seed)
         model.load_state_dict(best_state)
-        return _finish(cohort, masks, parts, model, resolved, scaler, best_epoch, history, seed)
+        result = _finish(cohort, masks, parts, model, resolved, scaler, best_epoch, history, seed)
+        result.metrics["adjustment"] = adjustment
+        return result
 
 
 def _log_kernel(kernel: str, sample: torch.Tensor) -> None:
