@@ -43,7 +43,7 @@ class CohortArrays:
     regions: list[str]
     measures: list[str]
     covariates: pd.DataFrame | None = None  # (N rows) covariate columns, same subject order
-    adjustment: dict | None = None  # what to adjust for (training.adjust.AdjustmentSpec)
+    adjustment: dict | None = None  # what to adjust for (neuropathx.adjust.AdjustmentSpec)
 
     def __post_init__(self) -> None:
         n = len(self.subjects)
@@ -103,6 +103,22 @@ def load_cohort(
         covariates=covariates,
         adjustment=adjustment,
     )
+
+
+def match_ids(ids, known: set[str], prefix: str = "sub-") -> dict[str, str]:
+    """Map IDs of another modality onto participant IDs that differ only by ``prefix``
+    (``sub-01`` in participants.tsv, ``01`` as PLINK IID, or the reverse). IDs that match
+    exactly, or not at all, are left out; ``prefix=""`` maps nothing."""
+    if not prefix:
+        return {}
+    out = {}
+    for i in ids:
+        if i in known:
+            continue
+        other = i.removeprefix(prefix) if i.startswith(prefix) else prefix + i
+        if other in known:
+            out[i] = other
+    return out
 
 
 def _read_ids(path: str | Path, table) -> None:
@@ -201,6 +217,14 @@ def build_cohort(
     _read_ids(imaging, img)
     split_feature_columns([c for c in img.columns if c != ID])
     fam_ids = read_fam(fam)["IID"].tolist()
+    known, prefix = set(table[ID]), coding.get("id_prefix", "sub-")
+    gen_map, img_map = match_ids(gen[ID], known, prefix), match_ids(img[ID], known, prefix)
+    fam_map = match_ids(fam_ids, known, prefix)
+    for name, renamed in (("genetics", gen_map), ("imaging", img_map), ("PLINK", fam_map)):
+        if renamed:
+            log.info("cohort: %d %s ID(s) matched up to the prefix %r", len(renamed), name, prefix)
+    gen[ID], img[ID] = gen[ID].replace(gen_map), img[ID].replace(img_map)
+    fam_ids = [fam_map.get(i, i) for i in fam_ids]
     kept, exclusions = join_modalities(table, gen, img, fam_ids)
     spec = adjustment_spec(covariates)
     cov = _covariates(kept, spec, global_measures, pcs)

@@ -5,7 +5,7 @@ The config's ``covariates`` section names columns; each is looked up, in this or
 (eTIV ...) and the genotype stage's ``pcs.tsv`` (``PC1`` .. ``PC<k>``). The cohort stage
 writes them as ``covariates.tsv`` (``participant_id`` + one column per covariate, rows in
 ``subjects.tsv`` order) with a ``covariates.json`` sidecar: the adjustment to do per fold
-(neuropathx.training.adjust.AdjustmentSpec).
+(neuropathx.adjust.AdjustmentSpec).
 """
 
 from __future__ import annotations

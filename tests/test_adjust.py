@@ -7,17 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuropathx.cohort import CohortArrays
-from neuropathx.models.baselines import train_baseline_fold
-from neuropathx.training import train_fold
-from neuropathx.training.adjust import (
+from neuropathx.adjust import (
     AdjustmentSpec,
     CovariateDesign,
     adjust_fold,
     residualise,
     summarise_adjustment,
 )
-from neuropathx.training.combat import ComBat
+from neuropathx.cohort import CohortArrays
+from neuropathx.combat import ComBat
+from neuropathx.models.baselines import train_baseline_fold
+from neuropathx.training import train_fold
 
 N, P, R, F = 120, 4, 6, 2
 SITES = np.array(["siteA", "siteB", "siteC"])

@@ -152,8 +152,12 @@ def build_imaging_features(
     *,
     settings: dict,
     threads: int = 1,
+    id_prefix: str = "sub-",
 ) -> None:
-    """Build the subjects × (region, measure) imaging table and its QC and exclusion lists."""
+    """Build the subjects × (region, measure) imaging table and its QC and exclusion lists.
+
+    A subject's FreeSurfer folder may carry or lack the BIDS ``id_prefix`` that its
+    participant_id lacks or carries; the tables use the participant_id."""
     cfg = resolve_settings(settings)
     subjects = read_participant_ids(participants)
     out = Path(out_dir)
@@ -163,7 +167,7 @@ def build_imaging_features(
         if not Path(subjects_dir).is_dir():
             raise InputError(subjects_dir, "FreeSurfer SUBJECTS_DIR not found")
         loaded = load_subjects(
-            subjects_dir, subjects, cfg["parcellation"], tuple(cfg["measures"]), threads
+            subjects_dir, subjects, cfg["parcellation"], tuple(cfg["measures"]), threads, id_prefix
         )
         table = build_regional_table(
             loaded,

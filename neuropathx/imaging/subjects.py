@@ -89,13 +89,29 @@ def _not_found(folder: str, parcellation: str) -> str:
     return f"stats file not found ({held}; set imaging.parcellation to one of them)"
 
 
+def subject_folder(subjects_dir: str, subject: str, id_prefix: str = "sub-") -> str:
+    """``<subjects_dir>/<subject>``, or the folder named with / without the BIDS prefix
+    (``sub-01`` for ``01`` and the reverse) when only that one exists."""
+    folder = os.path.join(subjects_dir, subject)
+    if id_prefix and not os.path.isdir(folder):
+        other = subject.removeprefix(id_prefix) if subject.startswith(id_prefix) else None
+        other = other or id_prefix + subject
+        if os.path.isdir(os.path.join(subjects_dir, other)):
+            return os.path.join(subjects_dir, other)
+    return folder
+
+
 def load_subject(
-    subjects_dir: str, subject: str, parcellation: str, measures: tuple[str, ...]
+    subjects_dir: str,
+    subject: str,
+    parcellation: str,
+    measures: tuple[str, ...],
+    id_prefix: str = "sub-",
 ) -> SubjectStats | LoadProblem:
     """Read ``lh``/``rh`` ``<parcellation>.stats`` of one subject (and ``aseg.stats`` for eTIV
     when the aparc files predate FreeSurfer 6 and carry none)."""
     # os.path on strings: pathlib's per-call overhead shows at 10,000 files
-    folder = os.path.join(subjects_dir, subject)
+    folder = subject_folder(subjects_dir, subject, id_prefix)
     if not os.path.isdir(folder):
         return LoadProblem(subject, folder, "FreeSurfer subject folder not found", True)
     hemispheres = {}
@@ -117,7 +133,7 @@ def load_subject(
     return SubjectStats(subject, hemispheres, etiv)
 
 
-def _load_task(task: tuple[str, str, str, tuple[str, ...]]) -> SubjectStats | LoadProblem:
+def _load_task(task: tuple) -> SubjectStats | LoadProblem:
     return load_subject(*task)
 
 
@@ -127,9 +143,10 @@ def load_subjects(
     parcellation: str,
     measures: tuple[str, ...],
     threads: int = 1,
+    id_prefix: str = "sub-",
 ) -> list[SubjectStats | LoadProblem]:
     """Load every subject (input order kept) with ``threads`` worker processes."""
-    tasks = [(str(subjects_dir), s, parcellation, tuple(measures)) for s in subjects]
+    tasks = [(str(subjects_dir), s, parcellation, tuple(measures), id_prefix) for s in subjects]
     if threads <= 1 or len(tasks) < 2:
         return [_load_task(t) for t in tasks]
     # Large chunks: per-file work is ~0.1 ms, so inter-process traffic must stay small.

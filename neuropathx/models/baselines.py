@@ -5,7 +5,7 @@
 - ``cca``: canonical correlation between pathway scores and regional features fitted on the
   training part, canonical variates of both sets -> logistic regression.
 
-Covariate and site adjustment (neuropathx.training.adjust) and preprocessing are fitted on
+Covariate and site adjustment (neuropathx.adjust) and preprocessing are fitted on
 training rows only; the regularisation strength is chosen on the
 validation part (as NeuroPathX's epoch is), and the test part is scored once.
 """
@@ -23,10 +23,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from neuropathx.adjust import adjust_fold
 from neuropathx.cohort import CohortArrays
 from neuropathx.io import write_json, write_tsv
 from neuropathx.metrics import binary_metrics, rank_auc
-from neuropathx.training.adjust import adjust_fold
 
 BASELINES = ("logreg_concat", "logreg_imaging", "logreg_genetics", "cca")
 C_GRID = (0.001, 0.01, 0.1, 1.0)

@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 import torch.utils.deterministic
 
+from neuropathx.adjust import adjust_fold
 from neuropathx.cohort import CohortArrays
 from neuropathx.metrics import binary_metrics, rank_auc
 from neuropathx.models import native_kernel
@@ -22,7 +23,6 @@ from neuropathx.models.attention_core import retain_freed_memory
 from neuropathx.models.backend import backend_for, use_backend
 from neuropathx.models.losses import loss_from_terms
 from neuropathx.models.neuropathx import NeuroPathX, NeuroPathXConfig
-from neuropathx.training.adjust import adjust_fold
 from neuropathx.training.config import LossParams, TrainingParams
 from neuropathx.training.optim import FlatAdamW
 from neuropathx.training.preprocess import Standardiser, fold_masks

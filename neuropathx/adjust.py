@@ -4,7 +4,7 @@ What the cohort stage's ``covariates.json`` asks for (:class:`AdjustmentSpec`) i
 this order, before the features are standardised:
 
 1. ComBat (``batch``, e.g. site) on the imaging features, preserving the effects of the
-   imaging covariates (neuropathx.training.combat).
+   imaging covariates (neuropathx.combat).
 2. Imaging features residualised on the ``imaging`` covariates, pathway scores on the
    ``genetics`` covariates (e.g. genetic PCs): ordinary least squares on the training rows;
    the fitted covariate effects (never the intercept) are subtracted from every row.
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from neuropathx.cohort import CohortArrays
-from neuropathx.training.combat import ComBat
+from neuropathx.combat import ComBat
 
 
 @dataclass(frozen=True)
