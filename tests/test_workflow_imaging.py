@@ -3,7 +3,6 @@ inputs only, and editing or deleting a stats file reruns it."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -32,29 +31,36 @@ def own_imaging(tmp_path: Path) -> Path:
 
 
 def _dry_run_jobs(work: Path) -> str:
-    result = run_snakemake(work, "-n", "--configfile", "own.yaml", "imaging_features")
+    result = run_snakemake(work, "imaging_features", "-n", "--configfile", "own.yaml")
     assert result.returncode == 0, result.stdout[-3000:]
     return result.stdout
 
 
 def test_imaging_target_needs_imaging_inputs_only_and_reruns_on_stats_changes(own_imaging):
     work = own_imaging
-    done = run_snakemake(work, "--cores", "1", "--configfile", "own.yaml", "imaging_features")
+    done = run_snakemake(work, "imaging_features", "--cores", "1", "--configfile", "own.yaml")
     assert done.returncode == 0, done.stdout[-3000:]
     assert (work / "results/imaging_features/regional_features.tsv").is_file()
     assert "Nothing to be done" in _dry_run_jobs(work)
-    # an edited stats file (same size, newer) is noticed
+    # a stats file re-written unchanged is not a change (Snakemake compares checksums) ...
     stats = work / "fs" / "sub-02" / "stats" / "rh.aparc.stats"
-    stats.write_text(stats.read_text().replace("insula", "insula", 1))
-    assert "extract_imaging_features" in _dry_run_jobs(work)
-    run_snakemake(work, "--cores", "1", "--configfile", "own.yaml", "imaging_features")
+    stats.write_text(stats.read_text())
     assert "Nothing to be done" in _dry_run_jobs(work)
-    # a deleted one too (the set of input files changed)
-    shutil.rmtree(work / "fs" / "sub-03")
+    # ... one value edited is
+    lines = stats.read_text().splitlines(True)
+    fields = lines[-1].split()
+    fields[4] = "9.999"  # ThickAvg of the last region
+    stats.write_text("".join(lines[:-1]) + " ".join(fields) + "\n")
+    assert "Updated input files: fs/sub-02/stats/rh.aparc.stats" in _dry_run_jobs(work)
+    again = run_snakemake(work, "imaging_features", "--cores", "1", "--configfile", "own.yaml")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "Nothing to be done" in _dry_run_jobs(work)
+    # a deleted stats file too: the set of input files changed (folder mtimes unchanged above)
+    (work / "fs" / "sub-03" / "stats" / "lh.aparc.stats").unlink()
     assert "extract_imaging_features" in _dry_run_jobs(work)
 
 
 def test_cohort_target_still_names_every_missing_input(own_imaging):
-    result = run_snakemake(own_imaging, "-n", "--configfile", "own.yaml", "cohort")
+    result = run_snakemake(own_imaging, "cohort", "-n", "--configfile", "own.yaml")
     assert result.returncode != 0
     assert "inputs.bfile, inputs.sumstats, inputs.gene_loc, inputs.gmt not set" in result.stdout
