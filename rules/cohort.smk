@@ -28,8 +28,8 @@ rule check_participants:
 
 rule build_cohort:
     input:
-        unpack(cohort_inputs),
         unpack(covariate_inputs),
+        participants=CHECKED_PARTICIPANTS,
         genetics="results/pathway_scores/pathway_scores.tsv",
         imaging="results/imaging_features/regional_features.tsv",
         fam="results/genotype_qc/qc.fam",

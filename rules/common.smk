@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 DEMO = "results/demo"
-#: participants.tsv after the schema check (rule check_participants): what the stages read
+#: participants.tsv as checked against its schema: the table every later stage reads
 CHECKED_PARTICIPANTS = "results/cohort/participants_checked.tsv"
 
 
@@ -15,16 +15,24 @@ def demo_enabled():
 
 
 def check_inputs(keys):
-    """Fail, naming every missing key, when inputs that a requested stage needs are not set
-    (called from the stages' input functions: a target needs only its own inputs)."""
+    """Fail, naming every missing key, when inputs that a requested stage needs are not set.
+    Called from input functions, so that a target needs only its own inputs."""
     if demo_enabled():
         return
+    if config["imaging"]["input"] == "volumetric":
+        keys = [k for k in keys if k != "subjects_dir"]
     empty = [f"inputs.{k}" for k in keys if not config["inputs"][k]]
     if empty:
         raise WorkflowError(
             f"config: demo.enabled is false but {', '.join(empty)} not set; point them at "
             "your cohort's files (see config/examples/own-cohort.yaml)"
         )
+
+
+def all_inputs_set(wildcards):
+    """Input function of the default target: a full run needs every input (none returned)."""
+    check_inputs(list(config["inputs"]))
+    return []
 
 
 def demo_truth():
@@ -56,10 +64,9 @@ def cohort_input(key):
 def imaging_inputs(wildcards):
     """FreeSurfer SUBJECTS_DIR and every stats file the stage reads (so that editing or
     deleting one reruns it), or for volumetric input the image table and the atlas."""
-    volumetric = config["imaging"]["input"] == "volumetric"
-    check_inputs(["participants"] if volumetric else ["participants", "subjects_dir"])
+    check_inputs(["participants", "subjects_dir"])  # (subjects_dir not for volumetric)
     files = {"participants": CHECKED_PARTICIPANTS}
-    if volumetric:
+    if config["imaging"]["input"] == "volumetric":
         for key in ("images", "atlas", "atlas_labels"):
             if not config["imaging"][key]:
                 raise WorkflowError(
@@ -72,21 +79,7 @@ def imaging_inputs(wildcards):
     return files
 
 
-def cohort_inputs(wildcards):
-    """The participants table; every input of the stages upstream of the cohort is needed."""
-    check_inputs(
-        ["participants", "bfile", "sumstats", "gene_loc", "gmt", "subjects_dir"]
-    )
-    return {"participants": CHECKED_PARTICIPANTS}
-
-
-def participants_input(wildcards):
-    """The user's (or the demo's) participants.tsv, for the schema check."""
-    check_inputs(["participants"])
-    return {"participants": cohort_input("participants")}
-
-
-SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # IDs the imaging stage accepts
 #: Other file names of a parcellation (FreeSurfer 5.3: DKTatlas40), as neuropathx.imaging.subjects
 STATS_ALIASES = {
     "aparc.DKTatlas": "aparc.DKTatlas40",
@@ -102,9 +95,7 @@ def participant_ids(path):
     except (OSError, UnicodeDecodeError, csv.Error):
         return []
     ids = [(r.get("participant_id") or "").strip() for r in rows]
-    return [
-        i for i in ids if SAFE_ID.fullmatch(i) and ".." not in i
-    ]  # the stage rejects others
+    return [i for i in ids if SAFE_ID.fullmatch(i) and ".." not in i]
 
 
 def freesurfer_stats_files():
@@ -128,9 +119,17 @@ def freesurfer_stats_files():
     return files
 
 
+def participants_input(wildcards):
+    """The user's (or the demo's) participants.tsv, for the schema check."""
+    check_inputs(["participants"])
+    return {"participants": cohort_input("participants")}
+
+
 def covariate_inputs(wildcards):
     """Covariate sources of the cohort stage: eTIV and other global measures always, the
-    genetic PCs only when the covariates name PC1, PC2 ..."""
+    genetic PCs only when the covariates name PC1, PC2 ... The cohort needs every input.
+    """
+    check_inputs(list(config["inputs"]))
     files = {"global_measures": "results/imaging_features/global_measures.tsv"}
     names = config["covariates"]["imaging"] + config["covariates"]["genetics"]
     if any(re.fullmatch(r"PC\d+", n) for n in names):
