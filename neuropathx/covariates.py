@@ -11,7 +11,6 @@ writes them as ``covariates.tsv`` (``participant_id`` + one column per covariate
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,6 @@ from neuropathx.errors import InputError
 from neuropathx.io import read_tsv, write_tsv
 
 ID = "participant_id"
-_PC = re.compile(r"^PC\d+$")
 
 
 def adjustment_spec(settings: dict | None) -> dict:
@@ -40,11 +38,6 @@ def covariate_names(spec: dict) -> list[str]:
     """Every column the adjustment needs, in first-use order."""
     batch = [spec["batch"]] if spec.get("batch") else []
     return list(dict.fromkeys([*spec["imaging"], *spec["genetics"], *batch]))
-
-
-def uses_pcs(settings: dict | None) -> bool:
-    """Whether the covariates name genetic principal components (``PC1`` ...)."""
-    return any(_PC.match(c) for c in covariate_names(adjustment_spec(settings)))
 
 
 def gather_covariates(
