@@ -190,6 +190,8 @@ def _combat(
     x = design.encode(table)
     info["preserved_covariates"] = design.column_names
     info["site_r2_before"] = _r2_summary(batch_r2(y[fit_rows], site[fit_rows]))
+    # expected one-way R² of k sites without any site effect: (k - 1) / (n - 1)
+    info["site_r2_chance"] = (len(estimated) - 1) / (int(fit_rows.sum()) - 1)
     model = ComBat.fit(y[fit_rows], site[fit_rows], x[fit_rows])
     out = model.apply(y, site, x)
     info["site_r2_after"] = _r2_summary(batch_r2(out[fit_rows], site[fit_rows]))
@@ -257,9 +259,11 @@ def summarise_adjustment(fold_metrics: list[dict]) -> str:
         if ran:
             before = np.mean([c["site_r2_before"]["mean"] for c in ran])
             after = np.mean([c["site_r2_after"]["mean"] for c in ran])
+            chance = np.mean([c["site_r2_chance"] for c in ran])
             text += (
                 f" in {len(ran)} of {len(combat)} folds: site explained {100 * before:.1f}% of a "
-                f"feature's training variance before and {100 * after:.2f}% after"
+                f"feature's training variance before and {100 * after:.2f}% after (chance level "
+                f"without any site effect: {100 * chance:.1f}%)"
             )
         unharmonised = sorted({s for c in combat for s in c["sites_not_harmonised"]})
         if unharmonised:

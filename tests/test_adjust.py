@@ -135,6 +135,7 @@ def test_planted_confounders_removed_disease_signal_kept():
     assert summary["combat"]["sites_harmonised"] == list(SITES)
     assert summary["combat"]["site_r2_before"]["mean"] > 0.3
     assert summary["combat"]["site_r2_after"]["mean"] < 0.05
+    assert summary["combat"]["site_r2_chance"] == pytest.approx(2 / 83)
     assert 0.1 < summary["imaging"]["r2"]["mean"] < 0.9
 
 
