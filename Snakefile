@@ -30,6 +30,7 @@ include: "rules/report.smk"
 rule all:
     default_target: True
     input:
+        all_inputs_set,
         rules.genotype_qc.input,
         rules.pathway_scores.input,
         rules.imaging_features.input,

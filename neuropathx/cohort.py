@@ -9,6 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from neuropathx.covariates import (
+    adjustment_spec,
+    covariate_names,
+    gather_covariates,
+    missing_covariates,
+    read_covariates,
+    write_covariates,
+)
 from neuropathx.errors import InputError
 from neuropathx.features import feature_column, split_feature_columns
 from neuropathx.genetics.plink_io import read_fam
@@ -34,6 +42,8 @@ class CohortArrays:
     imaging: np.ndarray  # (N, R, F)
     regions: list[str]
     measures: list[str]
+    covariates: pd.DataFrame | None = None  # (N rows) covariate columns, same subject order
+    adjustment: dict | None = None  # what to adjust for (neuropathx.adjust.AdjustmentSpec)
 
     def __post_init__(self) -> None:
         n = len(self.subjects)
@@ -43,6 +53,8 @@ class CohortArrays:
             raise ValueError("CohortArrays: genetics columns do not match pathway names")
         if self.imaging.shape[1:] != (len(self.regions), len(self.measures)):
             raise ValueError("CohortArrays: imaging shape does not match region/measure names")
+        if self.covariates is not None and len(self.covariates) != n:
+            raise ValueError("CohortArrays: covariates hold a different number of subjects")
 
     @property
     def imaging_flat(self) -> np.ndarray:
@@ -55,12 +67,16 @@ class CohortArrays:
 
 
 def load_cohort(
-    subjects_tsv: str | Path, genetics_tsv: str | Path, imaging_tsv: str | Path
+    subjects_tsv: str | Path,
+    genetics_tsv: str | Path,
+    imaging_tsv: str | Path,
+    covariates_tsv: str | Path | None = None,
 ) -> CohortArrays:
-    """Read the cohort stage's three aligned tables into arrays.
+    """Read the cohort stage's aligned tables into arrays.
 
     The tables must list the same subjects in the same order (the cohort stage writes them
-    so); anything else is an error naming the file.
+    so); anything else is an error naming the file. ``covariates_tsv`` (optional) comes with
+    its ``.json`` sidecar saying which covariate adjusts which modality.
     """
     subjects = read_tsv(subjects_tsv, required=[ID, "label"], dtype={ID: str})
     genetics = read_tsv(genetics_tsv, required=[ID], dtype={ID: str})
@@ -73,6 +89,9 @@ def load_cohort(
     cols = [feature_column(r, m) for r in regions for m in measures]
     img = imaging[cols].to_numpy(dtype=float).reshape(len(ids), len(regions), len(measures))
     pathways = [c for c in genetics.columns if c != ID]
+    covariates, adjustment = (
+        read_covariates(covariates_tsv, ids) if covariates_tsv else (None, None)
+    )
     return CohortArrays(
         subjects=ids.astype(str),
         labels=subjects["label"].to_numpy(dtype=int),
@@ -81,7 +100,25 @@ def load_cohort(
         imaging=img,
         regions=regions,
         measures=measures,
+        covariates=covariates,
+        adjustment=adjustment,
     )
+
+
+def match_ids(ids, known: set[str], prefix: str = "sub-") -> dict[str, str]:
+    """Map IDs of another modality onto participant IDs that differ only by ``prefix``
+    (``sub-01`` in participants.tsv, ``01`` as PLINK IID, or the reverse). IDs that match
+    exactly, or not at all, are left out; ``prefix=""`` maps nothing."""
+    if not prefix:
+        return {}
+    out = {}
+    for i in ids:
+        if i in known:
+            continue
+        other = i.removeprefix(prefix) if i.startswith(prefix) else prefix + i
+        if other in known:
+            out[i] = other
+    return out
 
 
 def _read_ids(path: str | Path, table) -> None:
@@ -162,10 +199,16 @@ def build_cohort(
     coding: dict,
     cv: dict,
     seed: int,
+    covariates: dict | None = None,
+    global_measures: str | Path | None = None,
+    pcs: str | Path | None = None,
 ) -> None:
     """The cohort stage: align modalities on IDs, count exclusions, write CV splits.
 
-    ``outputs`` maps subjects, genetics, imaging, splits and exclusions to file paths.
+    ``outputs`` maps subjects, genetics, imaging, splits, exclusions (and covariates, when the
+    ``covariates`` settings name any) to file paths. Covariates come from the participants
+    table, ``global_measures`` (eTIV) and ``pcs`` (genetic PCs); a subject lacking one is
+    excluded with the reason.
     """
     table = read_participants(participants, coding)
     gen = read_tsv(genetics, required=[ID], dtype={ID: str})
@@ -174,7 +217,23 @@ def build_cohort(
     _read_ids(imaging, img)
     split_feature_columns([c for c in img.columns if c != ID])
     fam_ids = read_fam(fam)["IID"].tolist()
+    known, prefix = set(table[ID]), coding.get("id_prefix", "sub-")
+    gen_map, img_map = match_ids(gen[ID], known, prefix), match_ids(img[ID], known, prefix)
+    fam_map = match_ids(fam_ids, known, prefix)
+    for name, renamed in (("genetics", gen_map), ("imaging", img_map), ("PLINK", fam_map)):
+        if renamed:
+            log.info("cohort: %d %s ID(s) matched up to the prefix %r", len(renamed), name, prefix)
+    gen[ID], img[ID] = gen[ID].replace(gen_map), img[ID].replace(img_map)
+    fam_ids = [fam_map.get(i, i) for i in fam_ids]
     kept, exclusions = join_modalities(table, gen, img, fam_ids)
+    spec = adjustment_spec(covariates)
+    cov = _covariates(kept, spec, global_measures, pcs)
+    if cov is not None:
+        lacking = missing_covariates(cov)
+        dropped = pd.DataFrame({ID: cov[ID], "reason": "missing covariate(s) " + lacking})
+        exclusions = pd.concat([exclusions, dropped[lacking != ""]], ignore_index=True)
+        kept = kept[(lacking == "").to_numpy()].reset_index(drop=True)
+        cov = cov[(lacking == "").to_numpy()].reset_index(drop=True)
     if kept["label"].nunique() < 2:
         raise InputError(
             participants,
@@ -201,3 +260,20 @@ def build_cohort(
     write_id_float_tsv(img.set_index(ID).loc[ids].reset_index(), outputs["imaging"])
     write_tsv(splits, outputs["splits"])
     write_tsv(exclusions, outputs["exclusions"])
+    if "covariates" in outputs:
+        cov = kept[[ID]] if cov is None else cov
+        write_covariates(cov, spec, outputs["covariates"])
+
+
+def _covariates(
+    kept: pd.DataFrame, spec: dict, global_measures: str | Path | None, pcs: str | Path | None
+) -> pd.DataFrame | None:
+    """The named covariates of the kept subjects (None when none are named)."""
+    names = covariate_names(spec)
+    if not names:
+        return None
+    sources = {}
+    for role, path in (("global_measures", global_measures), ("pcs", pcs)):
+        if path:
+            sources[role] = (path, read_tsv(path, required=[ID], dtype={ID: str}))
+    return gather_covariates(kept, names, sources)

@@ -6,9 +6,30 @@ rule cohort:
         "results/cohort/splits.tsv",
 
 
+rule check_participants:
+    input:
+        unpack(participants_input),
+        schema="schemas/participants.schema.yaml",
+    output:
+        participants=CHECKED_PARTICIPANTS,
+    log:
+        "results/logs/cohort/check_participants.log",
+    conda:
+        "../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        coding=config["participants"],
+    script:
+        "../workflow_scripts/check_participants.py"
+
+
 rule build_cohort:
     input:
-        participants=cohort_input("participants"),
+        unpack(covariate_inputs),
+        participants=CHECKED_PARTICIPANTS,
         genetics="results/pathway_scores/pathway_scores.tsv",
         imaging="results/imaging_features/regional_features.tsv",
         fam="results/genotype_qc/qc.fam",
@@ -17,6 +38,8 @@ rule build_cohort:
         genetics="results/cohort/genetics.tsv",
         imaging="results/cohort/imaging.tsv",
         splits="results/cohort/splits.tsv",
+        covariates="results/cohort/covariates.tsv",
+        covariate_spec="results/cohort/covariates.json",
         exclusions=report(
             "results/cohort/exclusions.tsv",
             caption="../report/cohort.rst",
@@ -34,5 +57,6 @@ rule build_cohort:
         participants=config["participants"],
         cv=config["cv"],
         seed=config["seed"],
+        covariates=config["covariates"],
     script:
         "../workflow_scripts/cohort.py"

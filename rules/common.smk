@@ -1,25 +1,38 @@
 # Input helpers shared by all stages: paths resolved from the config, model lists,
 # per-rule parameters. No rules here.
 
+import csv
+import re
+from pathlib import Path
+
 DEMO = "results/demo"
+#: participants.tsv as checked against its schema: the table every later stage reads
+CHECKED_PARTICIPANTS = "results/cohort/participants_checked.tsv"
 
 
 def demo_enabled():
     return bool(config["demo"]["enabled"])
 
 
-def check_inputs():
-    """Fail at parse time, naming every missing key, when the user's inputs are incomplete."""
+def check_inputs(keys):
+    """Fail, naming every missing key, when inputs that a requested stage needs are not set.
+    Called from input functions, so that a target needs only its own inputs."""
     if demo_enabled():
         return
-    empty = [f"inputs.{k}" for k, v in config["inputs"].items() if not v]
     if config["imaging"]["input"] == "volumetric":
-        empty = [k for k in empty if k != "inputs.subjects_dir"]
+        keys = [k for k in keys if k != "subjects_dir"]
+    empty = [f"inputs.{k}" for k in keys if not config["inputs"][k]]
     if empty:
         raise WorkflowError(
             f"config: demo.enabled is false but {', '.join(empty)} not set; point them at "
             "your cohort's files (see config/examples/own-cohort.yaml)"
         )
+
+
+def all_inputs_set(wildcards):
+    """Input function of the default target: a full run needs every input (none returned)."""
+    check_inputs(list(config["inputs"]))
+    return []
 
 
 def demo_truth():
@@ -49,8 +62,10 @@ def cohort_input(key):
 
 
 def imaging_inputs(wildcards):
-    """FreeSurfer SUBJECTS_DIR, or for volumetric input the image table and the atlas."""
-    files = {"participants": cohort_input("participants")}
+    """FreeSurfer SUBJECTS_DIR and every stats file the stage reads (so that editing or
+    deleting one reruns it), or for volumetric input the image table and the atlas."""
+    check_inputs(["participants", "subjects_dir"])  # (subjects_dir not for volumetric)
+    files = {"participants": CHECKED_PARTICIPANTS}
     if config["imaging"]["input"] == "volumetric":
         for key in ("images", "atlas", "atlas_labels"):
             if not config["imaging"][key]:
@@ -60,6 +75,65 @@ def imaging_inputs(wildcards):
             files[key] = config["imaging"][key]
     else:
         files["subjects_dir"] = cohort_input("subjects_dir")
+        files["stats"] = freesurfer_stats_files()
+    return files
+
+
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # IDs the imaging stage accepts
+#: Other file names of a parcellation (FreeSurfer 5.3: DKTatlas40), as neuropathx.imaging.subjects
+STATS_ALIASES = {
+    "aparc.DKTatlas": "aparc.DKTatlas40",
+    "aparc.DKTatlas40": "aparc.DKTatlas",
+}
+
+
+def participant_ids(path):
+    """participant_id column of a participants table (empty when it cannot be read yet)."""
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    ids = [(r.get("participant_id") or "").strip() for r in rows]
+    return [i for i in ids if SAFE_ID.fullmatch(i) and ".." not in i]
+
+
+def freesurfer_stats_files():
+    """Existing ``<subject>/stats/?h.<parcellation>.stats`` (or alias) and ``aseg.stats`` of
+    every participant. None for the demo: its SUBJECTS_DIR is one output of the demo rule.
+    """
+    if demo_enabled():
+        return []
+    parc = config["imaging"]["parcellation"]
+    names = [parc] + ([STATS_ALIASES[parc]] if parc in STATS_ALIASES else [])
+    stats = [f"{h}.{n}.stats" for n in names for h in ("lh", "rh")] + ["aseg.stats"]
+    root = Path(config["inputs"]["subjects_dir"])
+    files = []
+    prefix = config["participants"]["id_prefix"]
+    for subject in participant_ids(config["inputs"]["participants"]):
+        folder = root / subject / "stats"
+        if prefix and not (root / subject).is_dir():  # BIDS prefix on one side only
+            other = subject.removeprefix(prefix) if subject.startswith(prefix) else ""
+            folder = root / (other or prefix + subject) / "stats"
+        files += [str(folder / f) for f in stats if (folder / f).is_file()]
+    return files
+
+
+def participants_input(wildcards):
+    """The user's (or the demo's) participants.tsv, for the schema check."""
+    check_inputs(["participants"])
+    return {"participants": cohort_input("participants")}
+
+
+def covariate_inputs(wildcards):
+    """Covariate sources of the cohort stage: eTIV and other global measures always, the
+    genetic PCs only when the covariates name PC1, PC2 ... The cohort needs every input.
+    """
+    check_inputs(list(config["inputs"]))
+    files = {"global_measures": "results/imaging_features/global_measures.tsv"}
+    names = config["covariates"]["imaging"] + config["covariates"]["genetics"]
+    if any(re.fullmatch(r"PC\d+", n) for n in names):
+        files["pcs"] = "results/genotype_qc/pcs.tsv"
     return files
 
 
@@ -122,5 +196,3 @@ def train_env():
     """The training job's conda env: the CUDA build of PyTorch when the config asks for a GPU."""
     return "../envs/train-gpu.yaml" if training_gpus() > 0 else "../envs/train.yaml"
 
-
-check_inputs()

@@ -32,5 +32,6 @@ rule extract_imaging_features:
         runtime=30,
     params:
         settings=config["imaging"],
+        id_prefix=config["participants"]["id_prefix"],
     script:
         "../workflow_scripts/imaging_features.py"

@@ -12,6 +12,8 @@ rule train_neuropathx:
         genetics="results/cohort/genetics.tsv",
         imaging="results/cohort/imaging.tsv",
         splits="results/cohort/splits.tsv",
+        covariates="results/cohort/covariates.tsv",
+        covariate_spec="results/cohort/covariates.json",
     output:
         checkpoint="results/train/{model}/repeat{repeat}/fold{fold}/model.pt",
         predictions="results/train/{model}/repeat{repeat}/fold{fold}/predictions.tsv",
@@ -48,6 +50,8 @@ rule train_baseline:
         genetics="results/cohort/genetics.tsv",
         imaging="results/cohort/imaging.tsv",
         splits="results/cohort/splits.tsv",
+        covariates="results/cohort/covariates.tsv",
+        covariate_spec="results/cohort/covariates.json",
     output:
         predictions="results/train/{model}/repeat{repeat}/fold{fold}/predictions.tsv",
         metrics="results/train/{model}/repeat{repeat}/fold{fold}/metrics.json",

@@ -48,6 +48,75 @@ def test_fs6_has_etiv_and_cvs_header():
     assert t.header["cvs_version"].startswith("$Id: mris_anatomical_stats.c,v 1.79")
 
 
+def test_fs6_measure_line_without_comma_after_its_name():
+    # FreeSurfer 6.0: "# Measure Cortex, CortexVol Total cortical gray matter volume, v, mm^3"
+    for parc in ("aparc", "aparc.a2009s"):
+        t = parse_parc_stats(DATA / "fs6" / f"lh.{parc}.stats", hemi="lh")
+        assert t.measures["CortexVol"] == 490000.0
+        assert list(t.measures) == [
+            "NumVert", "WhiteSurfArea", "MeanThickness", "BrainSegVol", "BrainSegVolNotVent",
+            "BrainSegVolNotVentSurf", "CortexVol", "SupraTentorialVol",
+            "SupraTentorialVolNotVent", "eTIV",
+        ]  # fmt: skip
+    t = parse_parc_stats(DATA / "fs6" / "lh.aparc.a2009s.stats")
+    assert t.names == ("G&S_frontomargin", "G_cingul-Post-dorsal", "S_temporal_transverse")
+    assert t.as_dict("ThickAvg")["G_cingul-Post-dorsal"] == 3.14
+    assert t.column("CurvInd") == [1.2, 1.1, 0.3]
+
+
+def test_fs51_aparc_cortex_measures_only():
+    t = parse_parc_stats(DATA / "fs51" / "lh.aparc.stats", hemi="lh")
+    assert t.header["cvs_version"].startswith("$Id: mris_anatomical_stats.c,v 1.69.2.1")
+    assert t.measures == {"NumVert": 119400, "WhiteSurfArea": 80110.7, "MeanThickness": 2.48807}
+    assert t.as_dict("GrayVol") == {"bankssts": 2240.0, "cuneus": 4050.0, "precuneus": 9600.0}
+
+
+def test_fs53_dktatlas40_and_fs7_dktatlas_files():
+    t53 = parse_parc_stats(DATA / "fs53" / "lh.aparc.DKTatlas40.stats", hemi="lh")
+    t7 = parse_parc_stats(DATA / "fs7" / "lh.aparc.DKTatlas.stats", hemi="lh")
+    assert t53.names == ("caudalanteriorcingulate", "cuneus", "insula")
+    assert t53.as_dict("SurfArea")["cuneus"] == 2370.0
+    assert t53.as_dict("ThickStd") == {
+        "caudalanteriorcingulate": 0.7,
+        "cuneus": 0.5,
+        "insula": 0.69,
+    }
+    assert t7.names == ("caudalanteriorcingulate", "entorhinal", "insula")
+    assert t7.as_dict("GrayVol")["entorhinal"] == 1420.0
+    assert intracranial_volume(t7.measures) == 1450000.5
+
+
+def _fs7_text() -> str:
+    return (DATA / "fs7" / "lh.aparc.stats").read_text()
+
+
+def test_bom_crlf_and_missing_final_newline_parse_the_same(tmp_path):
+    ref = parse_parc_stats(DATA / "fs7" / "lh.aparc.stats")
+    variants = {
+        "bom": "\ufeff" + _fs7_text(),
+        "crlf": _fs7_text().replace("\n", "\r\n"),
+        "no_final_newline": _fs7_text().rstrip("\n"),
+        "all_three": "\ufeff" + _fs7_text().replace("\n", "\r\n").rstrip("\r\n"),
+    }
+    for name, text in variants.items():
+        p = tmp_path / f"{name}.stats"
+        p.write_bytes(text.encode("utf-8"))
+        t = parse_parc_stats(p, hemi="lh")
+        got = (t.names, t.rows, t.measures, t.header)
+        assert got == (ref.names, ref.rows, ref.measures, ref.header), name
+
+
+@pytest.mark.parametrize("cut", [1, 2])  # "9.1" -> "9." / "9": a value cut short, not a row
+def test_truncated_last_value_is_an_error_not_a_wrong_number(tmp_path, cut):
+    p = tmp_path / "lh.aparc.stats"
+    p.write_text(_fs7_text().rstrip("\n")[:-cut])
+    with pytest.raises(InputError) as err:
+        parse_parc_stats(p)
+    msg = str(err.value)
+    assert str(p) in msg and "line 65:" in msg
+    assert "ends without a newline" in msg and "truncated file" in msg
+
+
 def test_fs53_lacks_etiv_but_has_cortex_measures():
     t = parse_parc_stats(DATA / "fs53" / "lh.aparc.stats")
     assert set(t.measures) == {"NumVert", "WhiteSurfArea", "MeanThickness"}

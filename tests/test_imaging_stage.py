@@ -231,13 +231,59 @@ def test_missing_folder_and_file_error_or_drop(tmp_path):
     assert "rh.aparc.stats: stats file not found" in ex["reason"].iloc[1]
 
 
-def test_malformed_file_is_an_error_even_with_drop(tmp_path):
+def test_malformed_file_error_names_file_and_line_or_subject_dropped(tmp_path):
     fs, participants, _ = _cohort(tmp_path, n=3)
     p = fs / "sub-01" / "stats" / "lh.aparc.stats"
     p.write_text(p.read_text()[:-20])  # last row cut mid-line
-    with pytest.raises(InputError, match="subject sub-01: line .*expected 10 columns") as err:
-        _run(fs, participants, tmp_path / "o", missing="drop")
+    with pytest.raises(InputError, match=r"subject sub-01: line \d+: expected 10 columns") as err:
+        _run(fs, participants, tmp_path / "o1")
     assert str(p) in str(err.value)
+    feats = _run(fs, participants, tmp_path / "o2", missing="drop")
+    assert feats["participant_id"].tolist() == ["sub-00", "sub-02"]
+    ex = pd.read_csv(tmp_path / "o2" / "excluded_subjects.tsv", sep="\t")
+    assert ex["participant_id"].tolist() == ["sub-01"]
+    assert str(p) in ex["reason"].iloc[0] and "expected 10 columns" in ex["reason"].iloc[0]
+
+
+def test_dktatlas40_found_for_dktatlas_and_unknown_name_lists_what_exists(tmp_path):
+    fs, participants, truth = _cohort(tmp_path, n=3)
+    for s in ("sub-00", "sub-01", "sub-02"):  # FreeSurfer 5.3 naming of the DKT atlas
+        for hemi in ("lh", "rh"):
+            text = (fs / s / "stats" / f"{hemi}.aparc.stats").read_text()
+            rows = [
+                ln for ln in text.splitlines(True)
+                if ln.split()[:1] not in (["bankssts"], ["frontalpole"], ["temporalpole"])
+            ]  # fmt: skip
+            (fs / s / "stats" / f"{hemi}.aparc.DKTatlas40.stats").write_text("".join(rows))
+    feats = _run(fs, participants, tmp_path / "o1", parcellation="aparc.DKTatlas")
+    assert feats.shape == (3, 1 + 2 * 31 * 4)
+    assert feats["lh_cuneus__GrayVol"].tolist() == pytest.approx(
+        [
+            truth[s]["lh"][DESIKAN_KILLIANY.index("cuneus"), PARC_MEASURES.index("GrayVol")]
+            for s in ("sub-00", "sub-01", "sub-02")
+        ]
+    )
+    with pytest.raises(InputError) as err:
+        _run(fs, participants, tmp_path / "o2", parcellation="aparc.a2009s")
+    assert "lh.aparc.a2009s.stats" in str(err.value)
+    assert "parcellations found there: ['aparc', 'aparc.DKTatlas40']" in str(err.value)
+
+
+def test_missing_etiv_warned_and_listed_in_qc(tmp_path, caplog):
+    fs, participants, _ = _cohort(tmp_path, n=3)
+    for hemi in ("lh", "rh"):  # FreeSurfer 5.3 aparc files carry no eTIV; no aseg.stats here
+        p = fs / "sub-02" / "stats" / f"{hemi}.aparc.stats"
+        p.write_text("".join(ln for ln in p.read_text().splitlines(True) if "eTIV" not in ln))
+    with caplog.at_level("WARNING"):
+        _run(fs, participants, tmp_path / "o")
+    assert "1 subject(s) without eTIV" in caplog.text and "sub-02" in caplog.text
+    qc = pd.read_csv(tmp_path / "o" / "imaging_qc.tsv", sep="\t")
+    row = qc[qc["flag"] == "missing_eTIV"]
+    assert row[["participant_id", "region", "measure"]].values.tolist() == [
+        ["sub-02", "global", "eTIV"]
+    ]
+    glob = pd.read_csv(tmp_path / "o" / "global_measures.tsv", sep="\t")
+    assert glob["eTIV"].isna().tolist() == [False, False, True]
 
 
 @pytest.mark.parametrize("bad_id", ["..", "../etc", "a/b"])

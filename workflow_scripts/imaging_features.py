@@ -14,4 +14,5 @@ with log_to_file(snakemake.log[0]):  # noqa: F821
         Path(snakemake.output.features).parent,  # noqa: F821
         settings=snakemake.params.settings,  # noqa: F821
         threads=snakemake.threads,  # noqa: F821
+        id_prefix=snakemake.params.id_prefix,  # noqa: F821
     )

@@ -11,7 +11,9 @@ from neuropathx.splits import fold_roles
 
 smk = snakemake  # noqa: F821
 with log_to_file(smk.log[0]):
-    cohort = load_cohort(smk.input.subjects, smk.input.genetics, smk.input.imaging)
+    cohort = load_cohort(
+        smk.input.subjects, smk.input.genetics, smk.input.imaging, smk.input.covariates
+    )
     roles = fold_roles(
         smk.input.splits, cohort.subjects, int(smk.wildcards.repeat), int(smk.wildcards.fold)
     )

@@ -13,7 +13,9 @@ from neuropathx.training.ensemble import train_seed_ensemble
 
 smk = snakemake  # noqa: F821
 with log_to_file(smk.log[0]):
-    cohort = load_cohort(smk.input.subjects, smk.input.genetics, smk.input.imaging)
+    cohort = load_cohort(
+        smk.input.subjects, smk.input.genetics, smk.input.imaging, smk.input.covariates
+    )
     roles = fold_roles(
         smk.input.splits, cohort.subjects, int(smk.wildcards.repeat), int(smk.wildcards.fold)
     )

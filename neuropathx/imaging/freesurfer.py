@@ -11,8 +11,17 @@ Header lines handled across FreeSurfer versions:
 - FreeSurfer 5.x aparc files carry only the three ``Cortex`` measures; 6.0 and later add
   ``BrainSeg...`` and ``EstimatedTotalIntraCranialVol, eTIV``. FreeSurfer 5.1 aseg files name
   intracranial volume ``IntraCranialVol, ICV`` (see :func:`intracranial_volume`).
+- FreeSurfer 6.0 (and 7.1, by reports) writes one aparc measure line without the comma
+  after the name: ``# Measure Cortex, CortexVol Total cortical gray matter volume, 553998.3,
+  mm^3`` (four fields); the name is then the first word of the second field. FreeSurfer 7.0
+  and later 7.x releases write the comma. FreeSurfer 7.x adds free lines such as
+  ``# BrainVolStatsFixed-NotNeeded because voxelvolume=1mm3`` and aseg's ``# NRows``.
 - ``# NTableCols`` / ``# TableCol`` blocks (5.x and later): the column count is checked
   against ``# ColHeaders`` when present.
+- Byte-level: a UTF-8 byte-order mark and CRLF line ends (files copied through Windows) are
+  accepted. FreeSurfer ends every file with a newline and prints each column with a fixed
+  number of decimals, so a file without a final newline whose last value has fewer decimals
+  than the row before is truncated (an interrupted copy) and rejected, never half-read.
 - FreeSurfer 4/5.0-era aparc files list non-cortical rows (``unknown``,
   ``corpuscallosum``); they are kept here and dropped, with a count, by the regional table.
 
@@ -90,16 +99,28 @@ _HEADER_KEYS = (
 )
 
 
+_MEASURE_LAYOUT = "'# Measure <structure>, <name>, <description>, <value>, <units>'"
+
+
 def _parse_measure(path: Path, lineno: int, line: str) -> tuple[str, float]:
     # "# Measure Cortex, MeanThickness, Mean Thickness, 2.38119, mm"
     fields = [f.strip() for f in line[len("# Measure ") :].split(",")]
+    if len(fields) == 4 and fields[1] and _is_float(fields[2]) and not _is_float(fields[3]):
+        # FreeSurfer 6.0: "# Measure Cortex, CortexVol Total cortical gray matter volume, v, mm^3"
+        fields = [fields[0], fields[1].split()[0], fields[1], fields[2], fields[3]]
     if len(fields) < 4 or not fields[1]:
-        raise InputError(path, f"line {lineno}: malformed '# Measure' line: {line.strip()!r}")
+        raise InputError(
+            path,
+            f"line {lineno}: malformed '# Measure' line {line.strip()!r}; expected "
+            f"{_MEASURE_LAYOUT}",
+        )
     try:
         value = float(fields[3])
     except ValueError:
         raise InputError(
-            path, f"line {lineno}: non-numeric value {fields[3]!r} in '# Measure {fields[1]}'"
+            path,
+            f"line {lineno}: non-numeric value {fields[3]!r} in '# Measure {fields[1]}'; "
+            f"expected {_MEASURE_LAYOUT}",
         ) from None
     return fields[1], value
 
@@ -121,7 +142,9 @@ def _parse_row(
         numeric = headers[:name_at] + headers[name_at + 1 :]
         bad = next((c, p) for c, p in zip(numeric, parts, strict=True) if not _is_float(p))
         raise InputError(
-            path, f"line {lineno}, region {name!r}: non-numeric {bad[0]} value {bad[1]!r}"
+            path,
+            f"line {lineno}, region {name!r}: non-numeric {bad[0]} value {bad[1]!r} "
+            "(expected a number)",
         ) from None
 
 
@@ -131,6 +154,33 @@ def _is_float(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _decimals(field: str) -> int:
+    """Digits after the decimal point (-1 without one): FreeSurfer's fixed print format."""
+    at = field.find(".")
+    return -1 if at < 0 else len(field) - at - 1
+
+
+def _check_complete_last_row(path: Path, lines: list[str], lineno: int) -> None:
+    """A file without a final newline may have been cut inside its last value: accept it only
+    when the last value has the decimals of the same column one row up."""
+    last = lines[lineno - 1].split()
+    before = [ln.split() for ln in lines[: lineno - 1] if ln.strip() and not ln.startswith("#")]
+    if before and len(before[-1]) == len(last) and _decimals(before[-1][-1]) >= 0:
+        if _decimals(before[-1][-1]) == _decimals(last[-1]):
+            return
+    raise InputError(
+        path,
+        f"line {lineno}: the file ends without a newline and its last value {last[-1]!r} "
+        + (
+            f"has a different number of decimals than the row above ({before[-1][-1]!r}): "
+            if before and len(before[-1]) == len(last)
+            else "cannot be checked against the row above: "
+        )
+        + "truncated file (interrupted copy?). Copy the file again from the FreeSurfer "
+        "output; if it is complete, add a final newline",
+    )
 
 
 def _check_headers(path: Path, lineno: int, headers: list[str], n_table_cols: int | None) -> None:
@@ -157,11 +207,12 @@ def parse_stats_table(path: str | Path, text: str | None = None) -> StatsTable:
     path = Path(path)
     if text is None:
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
             raise InputError(path, "stats file not found") from None
         except UnicodeDecodeError:
             raise InputError(path, "not a text file (cannot decode as UTF-8)") from None
+    text = text.removeprefix("\ufeff")
     lines = text.splitlines()
     header: dict[str, str] = {}
     measures: dict[str, float] = {}
@@ -222,10 +273,10 @@ def parse_stats_table(path: str | Path, text: str | None = None) -> StatsTable:
         first_seen[name] = k + 1
         names.append(name)
         rows.append(values)
-    if headers is None:
-        raise InputError(path, "no '# ColHeaders' line: not a FreeSurfer stats table")
     if not rows:
         raise InputError(path, "no table rows after '# ColHeaders' (empty or truncated file)")
+    if not text.endswith(("\n", "\r")):
+        _check_complete_last_row(path, lines, first_seen[names[-1]])
     columns = tuple(headers[:name_at] + headers[name_at + 1 :])
     return StatsTable(path, header, measures, columns, tuple(names), rows)
 

@@ -1,6 +1,8 @@
 """Many subjects' parcel stats → one subjects × (region, measure) table, with checks and QC.
 
-Checks: every subject must have the same parcels per hemisphere. A parcel missing in a
+Checks: every subject must have the same parcels per hemisphere. A missing or malformed
+stats file stops the stage (``missing="error"``) or excludes its subject with the file and
+the reason (``missing="drop"``). A parcel missing in a
 minority of subjects is those subjects' fault; a parcel present in a minority only is an
 extra row of those subjects. Either is an InputError naming subject, file and parcel, or
 (``missing="drop"``) an exclusion listed with its reason. Parcels every subject lacks,
@@ -155,7 +157,7 @@ def build_regional_table(
         raise ValueError(f"missing must be 'error' or 'drop', got {missing!r}")
     excluded: list[tuple[str, str]] = []
     broken = [p for p in loaded if isinstance(p, LoadProblem) and not p.missing]
-    if broken:
+    if broken and missing == "error":
         _raise_first([(p.path, f"subject {p.subject}: {p.problem}") for p in broken], "errors")
     absent = [p for p in loaded if isinstance(p, LoadProblem)]
     if absent and missing == "error":
@@ -245,3 +247,13 @@ def flag_regional_values(features: pd.DataFrame, outlier_z: float = 4.0) -> pd.D
             rows.append((i, j, order[flag], ids[i], region, measure, x[i, j], flag, z[i, j]))
     rows.sort(key=lambda r: r[:3])
     return pd.DataFrame([r[3:] for r in rows], columns=QC_COLUMNS)
+
+
+def flag_missing_etiv(global_measures: pd.DataFrame) -> pd.DataFrame:
+    """QC rows (``region`` "global", flag ``missing_eTIV``) for subjects without eTIV: no
+    ``eTIV``/``ICV`` measure in the parcellation files and no readable ``aseg.stats``."""
+    lacking = global_measures.loc[global_measures["eTIV"].isna(), "participant_id"]
+    return pd.DataFrame(
+        [(s, "global", "eTIV", np.nan, "missing_eTIV", np.nan) for s in lacking],
+        columns=QC_COLUMNS,
+    )

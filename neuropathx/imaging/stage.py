@@ -8,7 +8,8 @@ Outputs in ``out_dir``:
   (``MeanThickness``, ``WhiteSurfArea``, ``NumVert``), whole-brain ``# Measure`` values.
 - ``aparcstats2table/<hemi>.<parc>.<meas>.tsv``: FreeSurfer ``aparcstats2table`` layout
   (empty folder for volumetric input).
-- ``imaging_qc.tsv``: flagged values (``nan``, ``non_positive``, ``robust_outlier``).
+- ``imaging_qc.tsv``: flagged values (``nan``, ``non_positive``, ``robust_outlier``) and
+  subjects without eTIV (``missing_eTIV``, region ``global``).
 - ``excluded_subjects.tsv``: ``participant_id``, ``reason`` (header only when none).
 - ``excluded_regions.tsv``: non-cortical rows dropped by ``exclude_regions``, with counts.
 """
@@ -25,7 +26,11 @@ from neuropathx.errors import InputError
 from neuropathx.imaging.aparcstats2table import write_aparcstats2tables
 from neuropathx.imaging.freesurfer import PARC_MEASURES
 from neuropathx.imaging.parcellations import NON_CORTICAL_ROWS
-from neuropathx.imaging.regional_table import build_regional_table, flag_regional_values
+from neuropathx.imaging.regional_table import (
+    build_regional_table,
+    flag_missing_etiv,
+    flag_regional_values,
+)
 from neuropathx.imaging.subjects import load_subjects
 from neuropathx.imaging.volumetric import extract_volumetric_features, read_atlas_labels
 from neuropathx.io import check_subject_id, read_tsv, write_id_float_tsv, write_tsv
@@ -147,8 +152,12 @@ def build_imaging_features(
     *,
     settings: dict,
     threads: int = 1,
+    id_prefix: str = "sub-",
 ) -> None:
-    """Build the subjects × (region, measure) imaging table and its QC and exclusion lists."""
+    """Build the subjects × (region, measure) imaging table and its QC and exclusion lists.
+
+    A subject's FreeSurfer folder may carry or lack the BIDS ``id_prefix`` that its
+    participant_id lacks or carries; the tables use the participant_id."""
     cfg = resolve_settings(settings)
     subjects = read_participant_ids(participants)
     out = Path(out_dir)
@@ -158,7 +167,7 @@ def build_imaging_features(
         if not Path(subjects_dir).is_dir():
             raise InputError(subjects_dir, "FreeSurfer SUBJECTS_DIR not found")
         loaded = load_subjects(
-            subjects_dir, subjects, cfg["parcellation"], tuple(cfg["measures"]), threads
+            subjects_dir, subjects, cfg["parcellation"], tuple(cfg["measures"]), threads, id_prefix
         )
         table = build_regional_table(
             loaded,
@@ -170,6 +179,16 @@ def build_imaging_features(
         features, glob = table.features, table.global_measures
         excluded, regions = table.excluded, table.excluded_regions
     qc = flag_regional_values(features, float(cfg["outlier_z"]))
+    if cfg["input"] == "freesurfer":
+        no_etiv = flag_missing_etiv(glob)
+        if len(no_etiv):
+            log.warning(
+                "imaging: %d subject(s) without eTIV (no eTIV in the parcellation files and no "
+                "readable aseg.stats), listed in imaging_qc.tsv: %s",
+                len(no_etiv),
+                ", ".join(no_etiv["participant_id"].head(10)),
+            )
+            qc = pd.concat([qc, no_etiv], ignore_index=True) if len(qc) else no_etiv
     (out / "aparcstats2table").mkdir(parents=True, exist_ok=True)
     if table is not None:
         write_aparcstats2tables(

@@ -17,6 +17,11 @@ from neuropathx.errors import InputError
 from neuropathx.imaging.freesurfer import intracranial_volume, parse_aseg_stats, parse_parc_stats
 
 HEMISPHERES = ("lh", "rh")
+#: Other file names of one parcellation: FreeSurfer 5.3 wrote the DKT atlas as ``DKTatlas40``.
+PARCELLATION_ALIASES = {
+    "aparc.DKTatlas": ("aparc.DKTatlas40",),
+    "aparc.DKTatlas40": ("aparc.DKTatlas",),
+}
 
 
 @dataclass(frozen=True)
@@ -60,20 +65,60 @@ def _read_hemisphere(path: str, hemi: str, measures: tuple[str, ...]) -> Hemisph
     return HemisphereStats(str(path), table.names, values, table.measures)
 
 
+def stats_file(folder: str, hemi: str, parcellation: str) -> str:
+    """``<folder>/stats/<hemi>.<parcellation>.stats``, or the existing file of an alias name
+    (``aparc.DKTatlas40`` for ``aparc.DKTatlas``); the first name when none exists."""
+    for name in (parcellation, *PARCELLATION_ALIASES.get(parcellation, ())):
+        path = os.path.join(folder, "stats", f"{hemi}.{name}.stats")
+        if os.path.isfile(path):
+            return path
+    return os.path.join(folder, "stats", f"{hemi}.{parcellation}.stats")
+
+
+def _not_found(folder: str, parcellation: str) -> str:
+    """'stats file not found' with the parcellations that the folder does hold."""
+    stats = os.path.join(folder, "stats")
+    names = sorted(
+        {
+            f[3 : -len(".stats")]
+            for f in (os.listdir(stats) if os.path.isdir(stats) else [])
+            if f[:3] in ("lh.", "rh.") and f.endswith(".stats")
+        }
+    )
+    held = f"parcellations found there: {names}" if names else "no ?h.*.stats files there"
+    return f"stats file not found ({held}; set imaging.parcellation to one of them)"
+
+
+def subject_folder(subjects_dir: str, subject: str, id_prefix: str = "sub-") -> str:
+    """``<subjects_dir>/<subject>``, or the folder named with / without the BIDS prefix
+    (``sub-01`` for ``01`` and the reverse) when only that one exists."""
+    folder = os.path.join(subjects_dir, subject)
+    if id_prefix and not os.path.isdir(folder):
+        other = subject.removeprefix(id_prefix) if subject.startswith(id_prefix) else None
+        other = other or id_prefix + subject
+        if os.path.isdir(os.path.join(subjects_dir, other)):
+            return os.path.join(subjects_dir, other)
+    return folder
+
+
 def load_subject(
-    subjects_dir: str, subject: str, parcellation: str, measures: tuple[str, ...]
+    subjects_dir: str,
+    subject: str,
+    parcellation: str,
+    measures: tuple[str, ...],
+    id_prefix: str = "sub-",
 ) -> SubjectStats | LoadProblem:
     """Read ``lh``/``rh`` ``<parcellation>.stats`` of one subject (and ``aseg.stats`` for eTIV
     when the aparc files predate FreeSurfer 6 and carry none)."""
     # os.path on strings: pathlib's per-call overhead shows at 10,000 files
-    folder = os.path.join(subjects_dir, subject)
+    folder = subject_folder(subjects_dir, subject, id_prefix)
     if not os.path.isdir(folder):
         return LoadProblem(subject, folder, "FreeSurfer subject folder not found", True)
     hemispheres = {}
     for hemi in HEMISPHERES:
-        path = os.path.join(folder, "stats", f"{hemi}.{parcellation}.stats")
+        path = stats_file(folder, hemi, parcellation)
         if not os.path.isfile(path):
-            return LoadProblem(subject, path, "stats file not found", True)
+            return LoadProblem(subject, path, _not_found(folder, parcellation), True)
         try:
             hemispheres[hemi] = _read_hemisphere(path, hemi, measures)
         except InputError as exc:
@@ -88,7 +133,7 @@ def load_subject(
     return SubjectStats(subject, hemispheres, etiv)
 
 
-def _load_task(task: tuple[str, str, str, tuple[str, ...]]) -> SubjectStats | LoadProblem:
+def _load_task(task: tuple) -> SubjectStats | LoadProblem:
     return load_subject(*task)
 
 
@@ -98,9 +143,10 @@ def load_subjects(
     parcellation: str,
     measures: tuple[str, ...],
     threads: int = 1,
+    id_prefix: str = "sub-",
 ) -> list[SubjectStats | LoadProblem]:
     """Load every subject (input order kept) with ``threads`` worker processes."""
-    tasks = [(str(subjects_dir), s, parcellation, tuple(measures)) for s in subjects]
+    tasks = [(str(subjects_dir), s, parcellation, tuple(measures), id_prefix) for s in subjects]
     if threads <= 1 or len(tasks) < 2:
         return [_load_task(t) for t in tasks]
     # Large chunks: per-file work is ~0.1 ms, so inter-process traffic must stay small.

@@ -5,7 +5,8 @@
 - ``cca``: canonical correlation between pathway scores and regional features fitted on the
   training part, canonical variates of both sets -> logistic regression.
 
-Preprocessing is fitted on training rows only; the regularisation strength is chosen on the
+Covariate and site adjustment (neuropathx.adjust) and preprocessing are fitted on
+training rows only; the regularisation strength is chosen on the
 validation part (as NeuroPathX's epoch is), and the test part is scored once.
 """
 
@@ -22,6 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from neuropathx.adjust import adjust_fold
 from neuropathx.cohort import CohortArrays
 from neuropathx.io import write_json, write_tsv
 from neuropathx.metrics import binary_metrics, rank_auc
@@ -77,6 +79,7 @@ def train_baseline_fold(
     roles = np.asarray(roles)
     _check_fold(cohort, roles)
     train, val, test = (roles == r for r in ("train", "val", "test"))
+    cohort, adjustment = adjust_fold(cohort, train)  # covariates, site: fitted on train rows
     y = cohort.labels
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -113,6 +116,7 @@ def train_baseline_fold(
     metrics.update(
         validation=binary_metrics(y[val], prob[val]),
         selected_C=c,
+        adjustment=adjustment,
         n_train=int(train.sum()),
         n_val=int(val.sum()),
         n_test=int(test.sum()),

@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 import torch.utils.deterministic
 
+from neuropathx.adjust import adjust_fold
 from neuropathx.cohort import CohortArrays
 from neuropathx.metrics import binary_metrics, rank_auc
 from neuropathx.models import native_kernel
@@ -242,12 +243,15 @@ def train_fold(
     dev = resolve_device(device)
     with deterministic_algorithms(dev):
         set_seed(seed)
+        cohort, adjustment = adjust_fold(cohort, masks["train"])  # covariates, site: train rows
         scaler, parts = prepare_fold(cohort, masks, dev)
         _log_kernel(kernel, parts["train"].genetics)
         model = build_model(cohort, resolved).to(dev)
         best_state, best_epoch, history = _fit(model, parts, resolved, seed)
         model.load_state_dict(best_state)
-        return _finish(cohort, masks, parts, model, resolved, scaler, best_epoch, history, seed)
+        result = _finish(cohort, masks, parts, model, resolved, scaler, best_epoch, history, seed)
+        result.metrics["adjustment"] = adjustment
+        return result
 
 
 def _log_kernel(kernel: str, sample: torch.Tensor) -> None:
