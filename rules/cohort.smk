@@ -8,7 +8,7 @@ rule cohort:
 
 rule build_cohort:
     input:
-        participants=cohort_input("participants"),
+        unpack(required_inputs("participants")),
         genetics="results/pathway_scores/pathway_scores.tsv",
         imaging="results/imaging_features/regional_features.tsv",
         fam="results/genotype_qc/qc.fam",

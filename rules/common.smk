@@ -9,10 +9,19 @@ def demo_enabled():
 
 
 def check_inputs():
-    """Fail at parse time, naming every missing key, when the user's inputs are incomplete."""
+    """Fail, naming every missing key, when the imaging stage's inputs are incomplete.
+
+    Called when the DAG needs the imaging rule; the genetics inputs are checked by the
+    rules that read them (``required_inputs``), so ``genotype_qc`` and ``pathway_scores``
+    run with the genetics inputs only."""
     if demo_enabled():
         return
-    empty = [f"inputs.{k}" for k, v in config["inputs"].items() if not v]
+    genetics = {"bfile", "sumstats", "gene_loc", "gmt"}
+    empty = [
+        f"inputs.{k}"
+        for k, v in config["inputs"].items()
+        if not v and k not in genetics
+    ]
     if config["imaging"]["input"] == "volumetric":
         empty = [k for k in empty if k != "inputs.subjects_dir"]
     if empty:
@@ -20,6 +29,29 @@ def check_inputs():
             f"config: demo.enabled is false but {', '.join(empty)} not set; point them at "
             "your cohort's files (see config/examples/own-cohort.yaml)"
         )
+
+
+def required_inputs(*keys, optional=()):
+    """Input function of a rule: its cohort files by key, failing (only when the rule is
+    needed) with the config keys that are not set; ``bfile`` gives bed/bim/fam entries.
+    """
+
+    def files(wildcards):
+        missing = [f"inputs.{k}" for k in keys if not cohort_input(k)]
+        if missing:
+            raise WorkflowError(
+                f"config: demo.enabled is false but {', '.join(missing)} not set; point "
+                "them at your cohort's files (see config/examples/own-cohort.yaml)"
+            )
+        out = {}
+        for key in dict.fromkeys([*keys, *(k for k in optional if cohort_input(k))]):
+            if key == "bfile":
+                out.update(zip(("bed", "bim", "fam"), bfile_parts(cohort_input(key))))
+            else:
+                out[key] = cohort_input(key)
+        return out
+
+    return files
 
 
 def demo_truth():
@@ -50,6 +82,7 @@ def cohort_input(key):
 
 def imaging_inputs(wildcards):
     """FreeSurfer SUBJECTS_DIR, or for volumetric input the image table and the atlas."""
+    check_inputs()
     files = {"participants": cohort_input("participants")}
     if config["imaging"]["input"] == "volumetric":
         for key in ("images", "atlas", "atlas_labels"):
@@ -67,8 +100,10 @@ def bfile_parts(prefix):
     return multiext(prefix, ".bed", ".bim", ".fam")
 
 
-def raw_bfile():
-    return bfile_parts(cohort_input("bfile"))
+def genotype_qc_inputs(wildcards):
+    """Genotypes; the participants table too (required when HWE is tested in controls)."""
+    needs = ["participants"] if config["genotype_qc"]["hwe_controls_only"] else []
+    return required_inputs("bfile", *needs, optional=["participants"])(wildcards)
 
 
 def neuropathx_models():
@@ -116,6 +151,3 @@ def training_gpus():
     if config["training"]["device"] == "cuda":
         gpus = max(gpus, 1)
     return gpus
-
-
-check_inputs()

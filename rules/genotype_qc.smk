@@ -9,8 +9,7 @@ rule genotype_qc:
 
 rule run_genotype_qc:
     input:
-        raw_bfile(),
-        participants=cohort_input("participants"),
+        unpack(genotype_qc_inputs),
     output:
         bfile_parts("results/genotype_qc/qc"),
         removed_samples="results/genotype_qc/removed_samples.tsv",
@@ -37,5 +36,6 @@ rule run_genotype_qc:
         runtime=30,
     params:
         settings=config["genotype_qc"],
+        participants=config["participants"],
     script:
         "../workflow_scripts/genotype_qc.py"

@@ -122,15 +122,18 @@ def test_every_sample_and_variant_accounted_for(qc_run):
 def test_hwe_in_controls_only(tmp_path):
     write_qc_fixture(tmp_path / "raw", seed=1)
     fam = read_fam(tmp_path / "raw.fam")
-    diagnosis = np.where(np.arange(len(fam)) % 2 == 0, "control", "patient")
-    pd.DataFrame({"participant_id": fam["IID"], "diagnosis": diagnosis}).to_csv(
+    # ADNI-style coding: column DX, controls CN, patients AD (as config/examples/own-cohort)
+    diagnosis = np.where(np.arange(len(fam)) % 2 == 0, "CN", "AD")
+    pd.DataFrame({"participant_id": fam["IID"], "DX": diagnosis}).to_csv(
         tmp_path / "participants.tsv", sep="\t", index=False
     )
+    coding = {"diagnosis_column": "DX", "case_value": "AD", "control_value": "CN"}
     run_genotype_qc(
         str(tmp_path / "raw"),
         str(tmp_path / "out"),
         settings={"hwe_controls_only": True},
         participants=str(tmp_path / "participants.tsv"),
+        coding=coding,
     )
     out = tmp_path / "out"
     summary = pd.read_csv(out / "qc_summary.tsv", sep="\t").set_index("step")
@@ -141,7 +144,7 @@ def test_hwe_in_controls_only(tmp_path):
     before = ["variant_missingness", "sample_missingness", "sex_check", "maf"]
     gone_s = set(removed_s.loc[removed_s["step"].isin(before), "IID"])
     gone_v = set(removed_v.loc[removed_v["step"].isin(before), "ID"])
-    keep = fam[(diagnosis == "control") & ~fam["IID"].isin(gone_s)]
+    keep = fam[(diagnosis == "CN") & ~fam["IID"].isin(gone_s)]
     keep[["FID", "IID"]].to_csv(tmp_path / "keep.txt", sep="\t", header=False, index=False)
     bim = read_bim(tmp_path / "raw.bim")
     (tmp_path / "extract.txt").write_text("\n".join(bim.loc[~bim["ID"].isin(gone_v), "ID"]))
@@ -153,6 +156,15 @@ def test_hwe_in_controls_only(tmp_path):
     failing = set(bim["ID"]) - gone_v - passing
     assert failing and failing == set(removed_v.loc[removed_v["step"] == "hwe", "ID"])
     assert summary.loc["hwe", "samples_removed"] == 0
+    assert summary.loc["hwe", "note"] == f"tested in {len(keep)} controls"
+    with pytest.raises(InputError, match=r"participants\.tsv: .*no row has DX == 'control'.*CN"):
+        run_genotype_qc(
+            str(tmp_path / "raw"),
+            str(tmp_path / "out3"),
+            settings={"hwe_controls_only": True},
+            participants=str(tmp_path / "participants.tsv"),
+            coding={"diagnosis_column": "DX"},
+        )
     with pytest.raises(InputError, match="no participants table"):
         run_genotype_qc(
             str(tmp_path / "raw"), str(tmp_path / "out2"), settings={"hwe_controls_only": True}

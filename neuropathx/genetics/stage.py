@@ -28,6 +28,7 @@ from neuropathx.io import read_tsv, write_tsv
 
 log = logging.getLogger(__name__)
 
+PARTICIPANT_CODING = {"diagnosis_column": "diagnosis", "control_value": "control"}
 SCORE_DEFAULTS = {
     "columns": DEFAULT_COLUMNS,
     "effect_type": "beta",
@@ -60,13 +61,24 @@ def _read_plink_table(path: str) -> pd.DataFrame:
     return table.rename(columns=lambda c: c.lstrip("#"))
 
 
-def _controls(participants: str | None, needed: bool) -> list[str] | None:
+def _controls(participants: str | None, needed: bool, coding: dict | None) -> list[str] | None:
+    """IIDs of the controls, by the configured diagnosis column and control value."""
     if not needed:
         return None
     if participants is None:
         raise InputError(None, "hwe_controls_only is set but no participants table was given")
-    table = read_tsv(participants, required=["participant_id", "diagnosis"], dtype=str)
-    return list(table.loc[table["diagnosis"] == "control", "participant_id"])
+    coding = {**PARTICIPANT_CODING, **(coding or {})}
+    column, value = coding["diagnosis_column"], str(coding["control_value"])
+    table = read_tsv(participants, required=["participant_id", column], dtype=str)
+    controls = table.loc[table[column].str.strip() == value, "participant_id"]
+    if controls.empty:
+        found = sorted(table[column].dropna().unique())[:10]
+        raise InputError(
+            participants,
+            f"hwe_controls_only: no row has {column} == {value!r} (values found: {found}); "
+            "set participants.control_value to the value marking controls",
+        )
+    return list(controls)
 
 
 def run_genotype_qc(
@@ -75,6 +87,7 @@ def run_genotype_qc(
     *,
     settings: dict,
     participants: str | None = None,
+    coding: dict | None = None,
     threads: int = 1,
 ) -> None:
     """QC a PLINK fileset: writes qc.bed/.bim/.fam, removal tables, summary and plots."""
@@ -83,7 +96,7 @@ def run_genotype_qc(
     log_dir = out / "plink_logs"
     out.mkdir(parents=True, exist_ok=True)
     fileset = open_fileset(bfile)
-    controls = _controls(participants, bool(s["hwe_controls_only"]))
+    controls = _controls(participants, bool(s["hwe_controls_only"]), coding)
     with tempfile.TemporaryDirectory(dir=out, prefix=".qc_work_") as tmp:
         work = Path(tmp)
         miss = run_plink(

@@ -1,0 +1,73 @@
+"""Genotype targets on a user's own cohort: only the genetics inputs are needed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from workflow_helpers import copy_workflow, run_snakemake
+
+from neuropathx.genetics.plink_io import read_fam
+from neuropathx.genetics.simulate import write_qc_fixture
+
+pytestmark = pytest.mark.workflow
+
+
+def _own_cohort(tmp_path, with_participants=True):
+    """A scratch workflow, the own-cohort example config and genetics inputs only."""
+    work = copy_workflow(tmp_path / "wf")
+    data = tmp_path / "data"
+    write_qc_fixture(data / "geno", seed=1)
+    fam = read_fam(data / "geno.fam")
+    inputs = {"bfile": str(data / "geno"), "sumstats": str(data / "gwas.tsv")}
+    inputs |= {"gene_loc": str(data / "genes.loc"), "gmt": str(data / "sets.gmt")}
+    for name in ("gwas.tsv", "genes.loc", "sets.gmt"):
+        (data / name).write_text("x\n")
+    if with_participants:
+        dx = np.where(np.arange(len(fam)) % 2 == 0, "CN", "AD")
+        pd.DataFrame({"participant_id": fam["IID"], "diagnosis": dx}).to_csv(
+            data / "participants.tsv", sep="\t", index=False
+        )
+        inputs["participants"] = str(data / "participants.tsv")
+    (work / "inputs.yaml").write_text(yaml.safe_dump({"inputs": inputs}))
+    return work, fam
+
+
+def _configs():
+    return ["--configfile", "config/examples/own-cohort.yaml", "inputs.yaml"]
+
+
+def test_own_cohort_genotype_qc_runs_with_cn_ad_coding(tmp_path):
+    work, fam = _own_cohort(tmp_path)
+    result = run_snakemake(work, "--cores", "2", "genotype_qc", *_configs())
+    assert result.returncode == 0, result.stdout[-4000:]
+    summary = pd.read_csv(work / "results/genotype_qc/qc_summary.tsv", sep="\t")
+    note = summary.set_index("step").loc["hwe", "note"]
+    n_controls_left = int(note.split()[2])
+    assert note.endswith("controls") and 0 < n_controls_left <= (len(fam) + 1) // 2
+    assert not (work / "results/imaging_features").exists()
+
+
+def test_genetics_targets_need_no_imaging_inputs(tmp_path):
+    work, _ = _own_cohort(tmp_path)
+    result = run_snakemake(work, "-n", "pathway_scores", *_configs())
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "score_pathways" in result.stdout and "extract_imaging" not in result.stdout
+    # the imaging target still needs its own input (the example's data/freesurfer is absent)
+    result = run_snakemake(work, "-n", "imaging_features", *_configs())
+    assert result.returncode != 0 and "data/freesurfer" in result.stdout
+
+
+def test_hwe_in_controls_needs_the_participants_table(tmp_path):
+    work, _ = _own_cohort(tmp_path, with_participants=False)
+    result = run_snakemake(work, "-n", "genotype_qc", *_configs())
+    assert result.returncode != 0 and "data/participants.tsv" in result.stdout
+    (work / "blank.yaml").write_text("inputs:\n  participants: ''\n")
+    result = run_snakemake(work, "-n", "genotype_qc", *_configs(), "blank.yaml")
+    assert result.returncode != 0 and "inputs.participants not set" in result.stdout
+    (work / "no_hwe.yaml").write_text(
+        "inputs:\n  participants: ''\ngenotype_qc:\n  hwe_controls_only: false\n"
+    )
+    result = run_snakemake(work, "-n", "genotype_qc", *_configs(), "no_hwe.yaml")
+    assert result.returncode == 0, result.stdout[-4000:]
