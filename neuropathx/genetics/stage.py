@@ -7,10 +7,12 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from neuropathx.errors import InputError
 from neuropathx.genetics.clumping import DEFAULT_CLUMP, clump_sumstats
+from neuropathx.genetics.gwas_formats import DEFAULT_COLUMNS, read_sumstats
 from neuropathx.genetics.mapping import (
     map_snps_to_genes,
     pathway_table,
@@ -19,18 +21,22 @@ from neuropathx.genetics.mapping import (
     read_gmt,
 )
 from neuropathx.genetics.plink_cli import run_plink
-from neuropathx.genetics.plink_io import open_fileset
+from neuropathx.genetics.plink_io import allele_counts, bed_matrix, open_fileset
 from neuropathx.genetics.qc import QC_DEFAULTS, run_qc_steps, summary_table
 from neuropathx.genetics.qc_plots import plot_qc
 from neuropathx.genetics.scoring import score_pathways
-from neuropathx.genetics.sumstats import DEFAULT_COLUMNS, harmonise, outcome_summary, read_sumstats
+from neuropathx.genetics.sumstats import harmonise, outcome_summary
 from neuropathx.io import read_tsv, write_tsv
 
 log = logging.getLogger(__name__)
 
 PARTICIPANT_CODING = {"diagnosis_column": "diagnosis", "control_value": "control"}
 SCORE_DEFAULTS = {
+    "format": "custom",
     "columns": DEFAULT_COLUMNS,
+    "min_info": 0.0,
+    "min_maf": 0.0,
+    "ambiguous_band": [0.4, 0.6],
     "effect_type": "beta",
     "match_by": "chrpos",
     "drop_ambiguous": True,
@@ -129,6 +135,19 @@ def run_genotype_qc(
     )
 
 
+def cohort_a1_freq(fileset, rows):
+    """Frequency of the .bim A1 allele among the non-missing genotypes of the given rows."""
+    rows = np.asarray(rows)
+    order = np.argsort(rows)
+    packed = np.asarray(bed_matrix(fileset)[rows[order]])
+    a1, missing = allele_counts(packed, fileset.n_samples)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        freq = a1 / (2.0 * (fileset.n_samples - missing))
+    out = np.empty(len(rows))
+    out[order] = freq
+    return out
+
+
 def build_pathway_scores(
     bfile: str,
     sumstats: str,
@@ -145,10 +164,21 @@ def build_pathway_scores(
     out.mkdir(parents=True, exist_ok=True)
     fileset = open_fileset(bfile)
     gwas = read_sumstats(
-        sumstats, s["columns"], effect_type=s["effect_type"], match_by=s["match_by"]
+        sumstats,
+        s["columns"],
+        fmt=s["format"],
+        effect_type=s["effect_type"],
+        match_by=s["match_by"],
+        min_info=float(s["min_info"]),
+        min_maf=float(s["min_maf"]),
     )
     harmonised, outcome = harmonise(
-        gwas, fileset.bim, match_by=s["match_by"], drop_ambiguous=bool(s["drop_ambiguous"])
+        gwas,
+        fileset.bim,
+        match_by=s["match_by"],
+        drop_ambiguous=bool(s["drop_ambiguous"]),
+        a1_freq=lambda rows: cohort_a1_freq(fileset, rows),
+        ambiguous_band=tuple(s["ambiguous_band"]),
     )
     counts = outcome_summary(outcome)
     write_tsv(counts, out / "harmonisation_summary.tsv")
