@@ -24,10 +24,13 @@ the others have ``OUTCOME`` empty and are harmonised.
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from neuropathx.errors import InputError
 
@@ -113,6 +116,7 @@ READ_OUTCOMES = [
     "dropped_not_additive_test",
     "dropped_low_info",
     "dropped_low_maf",
+    "dropped_not_lifted",
 ]
 
 
@@ -125,8 +129,9 @@ def _header(path: Path) -> tuple[list[str], str]:
         raise InputError(path, f"cannot read the header line: {exc}") from exc
     if not line:
         raise InputError(path, "file is empty: no header line")
-    sep = "\t" if "\t" in line else r"\s+"
-    return (line.split("\t") if sep == "\t" else line.split()), sep
+    if "\t" in line:
+        return line.split("\t"), "\t"
+    return line.split(), (" " if "  " not in line.strip() else r"\s+")
 
 
 def resolve_columns(
@@ -162,10 +167,46 @@ def _require(path: Path, cols: dict, fields: list[str], fmt: str, header: list[s
 
 
 def _read_columns(
-    path: Path, sep: str, names: list[str], numeric: list[str], ids: str | None
+    path: Path, sep: str, header: list[str], names: list[str], numeric: list[str], ids: str | None
 ) -> pd.DataFrame:
-    """Read the named columns with the C parser: numbers as float, IDs as text, other text
-    (chromosomes, alleles, tests: few distinct values) as categories."""
+    """Read the named columns: numbers as float, IDs as Arrow strings, other text
+    (chromosomes, alleles, tests: few distinct values) as categories.
+
+    pyarrow's multithreaded CSV reader for tab- or single-space-separated files (what the
+    tools write); pandas' C parser for other whitespace. A non-numeric value in a numeric
+    column becomes NaN there (and its row is counted as dropped_missing_value)."""
+    if sep == r"\s+":
+        return _read_columns_pandas(path, sep, names, numeric, ids)
+    text = [c for c in names if c not in numeric]
+    types = {c: pa.float64() for c in numeric}
+    types |= {c: pa.dictionary(pa.int32(), pa.string()) for c in text if c != ids}
+    if ids is not None:
+        types[ids] = pa.string()
+    parse = pacsv.ParseOptions(delimiter=sep)
+    while True:
+        convert = pacsv.ConvertOptions(
+            include_columns=names,
+            column_types=types,
+            null_values=NA_VALUES,
+            strings_can_be_null=True,
+        )
+        try:
+            table = pacsv.read_csv(path, parse_options=parse, convert_options=convert)
+            break
+        except pa.ArrowInvalid as exc:
+            found = re.search(r"column #(\d+)", str(exc))
+            bad = header[int(found.group(1))] if found else None
+            if bad not in numeric or not pa.types.is_floating(types[bad]):
+                raise InputError(path, f"cannot parse the file: {exc}") from exc
+            types[bad] = pa.string()  # read as text, coerce below
+    frame = table.to_pandas(types_mapper={pa.string(): pd.ArrowDtype(pa.string())}.get)
+    for c in numeric:
+        if not pd.api.types.is_float_dtype(frame[c]):
+            frame[c] = pd.to_numeric(frame[c].astype(object), errors="coerce")
+    return frame
+
+
+def _read_columns_pandas(path, sep, names, numeric, ids) -> pd.DataFrame:
     dtypes = {c: ("float64" if c in numeric else "category") for c in names}
     if ids is not None:
         dtypes[ids] = str
@@ -177,6 +218,12 @@ def _read_columns(
         for c in numeric:
             table[c] = pd.to_numeric(table[c].astype(object), errors="coerce")
         return table
+
+
+def _shared_categories(*series: pd.Series) -> list[pd.Series]:
+    """The same categorical series, recoded onto one shared category list."""
+    union = pd.Index(sorted(set().union(*(s.cat.categories for s in series))))
+    return [s.cat.set_categories(union) for s in series]
 
 
 def _upper(values: pd.Series) -> pd.Series:
@@ -233,7 +280,7 @@ def read_sumstats(
     numeric = ("bp", "effect", "se", "p", "log10p", "n", "eaf", "info")
     numeric = [cols[f] for f in numeric if f in cols]
     names = list(dict.fromkeys(cols.values()))
-    table = _read_columns(path, sep, names, numeric, cols.get("snp"))
+    table = _read_columns(path, sep, header, names, numeric, cols.get("snp"))
     if table.empty:
         raise InputError(path, "no rows of summary statistics")
     return _standardise(path, table, cols, effect_type, match_by, min_info, min_maf)
@@ -246,9 +293,12 @@ def _standardise(path, table, cols, effect_type, match_by, min_info, min_maf) ->
     if "a2" in cols:
         a2 = _upper(table[cols["a2"]])
     else:  # plink2: the other allele is whichever of REF/ALT is not A1
-        ref, alt = _upper(table[cols["ref"]]), _upper(table[cols["alt"]])
-        a1s, refs = a1.astype(object), ref.astype(object)
-        a2 = pd.Series(np.where(a1s == refs, alt.astype(object), refs), dtype="category")
+        a1, ref, alt = _shared_categories(
+            a1, _upper(table[cols["ref"]]), _upper(table[cols["alt"]])
+        )
+        codes = [s.cat.codes.to_numpy() for s in (a1, ref, alt)]
+        a2_codes = np.where(codes[0] == codes[1], codes[2], codes[1])
+        a2 = pd.Series(pd.Categorical.from_codes(a2_codes, categories=a1.cat.categories))
     out["SNP"] = table[cols["snp"]] if "snp" in cols else pd.Series(pd.NA, index=out.index)
     out["A1"], out["A2"] = a1, a2
     missing = a1.isna().to_numpy() | a2.isna().to_numpy()

@@ -12,6 +12,7 @@ import pandas as pd
 
 from neuropathx.errors import InputError
 from neuropathx.genetics.clumping import DEFAULT_CLUMP, clump_sumstats
+from neuropathx.genetics.genome_build import check_build, liftover_sumstats
 from neuropathx.genetics.gwas_formats import DEFAULT_COLUMNS, read_sumstats
 from neuropathx.genetics.mapping import (
     map_snps_to_genes,
@@ -37,6 +38,8 @@ SCORE_DEFAULTS = {
     "min_info": 0.0,
     "min_maf": 0.0,
     "ambiguous_band": [0.4, 0.6],
+    "build_check": True,
+    "liftover_chain": "",
     "effect_type": "beta",
     "match_by": "chrpos",
     "drop_ambiguous": True,
@@ -172,6 +175,11 @@ def build_pathway_scores(
         min_info=float(s["min_info"]),
         min_maf=float(s["min_maf"]),
     )
+    if s["liftover_chain"]:
+        gwas = liftover_sumstats(gwas, s["liftover_chain"])
+    if s["build_check"] and s["match_by"] == "chrpos" and gwas["SNP"].notna().any():
+        build = check_build(gwas, fileset.bim, sumstats, f"{bfile}.bim")
+        log.info("build check: %s", build)
     harmonised, outcome = harmonise(
         gwas,
         fileset.bim,

@@ -5,7 +5,8 @@ the effect of one more copy of the .bim's A1 allele. Each input row gets exactly
 decided in this order:
 
 0. the reading outcomes (``dropped_missing_value``, ``dropped_not_additive_test``,
-   ``dropped_low_info``, ``dropped_low_maf``, see ``gwas_formats``);
+   ``dropped_low_info``, ``dropped_low_maf``, see ``gwas_formats``; ``dropped_not_lifted``,
+   see ``genome_build``);
 1. ``dropped_duplicate``: same match key and allele pair as an earlier row (first one kept);
 2. ``dropped_multiallelic``: the key has several allele pairs in the GWAS, or (chrpos) several
    .bim variants, or an allele lists several alternatives (``A,C``);
@@ -47,6 +48,7 @@ OUTCOMES = [
     "dropped_not_additive_test",
     "dropped_low_info",
     "dropped_low_maf",
+    "dropped_not_lifted",
 ]
 _CODE = {name: np.int8(i) for i, name in enumerate(OUTCOMES)}
 UNDECIDED = np.int8(-1)
@@ -122,12 +124,13 @@ def match_keys(gwas: pd.DataFrame, bim: pd.DataFrame, match_by: str):
 
 def _bim_lookup(gkey: np.ndarray, bkey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per GWAS row: number of .bim rows with its key and the row (when exactly one)."""
-    order = np.argsort(bkey, kind="stable")
-    sorted_keys = bkey[order]
-    left = np.searchsorted(sorted_keys, gkey, side="left")
-    right = np.searchsorted(sorted_keys, gkey, side="right")
-    count = right - left
-    row = np.where(count == 1, order[np.minimum(left, len(order) - 1)], -1)
+    codes, uniques = pd.factorize(bkey)
+    counts = np.bincount(codes, minlength=len(uniques))
+    first = np.empty(len(uniques), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(bkey))[::-1]  # last write wins: the first row
+    hit = pd.Index(uniques).get_indexer(gkey)  # hash lookup, -1 where absent
+    count = np.where(hit >= 0, counts[hit], 0)
+    row = np.where(count == 1, first[hit], -1)
     return count, row
 
 
@@ -159,9 +162,7 @@ def harmonise(
     Returns the harmonised table (HARMONISED_COLUMNS, .bim order) and one outcome per
     GWAS row (index aligned with ``gwas``).
     """
-    gwas = gwas.reset_index(drop=True)
-    bim = bim.reset_index(drop=True)
-    n = len(gwas)
+    n = len(gwas)  # rows are used by position: no index is read
     outcome = np.full(n, UNDECIDED, dtype=np.int8)
     if "OUTCOME" in gwas:
         pre = gwas["OUTCOME"].astype(object).to_numpy()
