@@ -9,13 +9,16 @@ alleles swapped, 5 % are on the other strand, 1 % have NA statistics, 0.1 % are 
 the remaining rows are at positions absent from the .bim. Then times, in a fresh process,
 what the pathway_scores stage does with them: ``read_bim`` + ``read_sumstats`` +
 ``harmonise``. Prints the outcome counts, and as its last line one JSON object with rows,
-seconds, peak_rss_mb (the measuring process's peak resident memory).
+seconds (wall), peak_rss_mb (the measuring process's peak resident memory), cpu_seconds
+(user + system: on a shared, loaded machine wall time overstates the cost; the 1-minute
+load average is printed beside it).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -61,8 +64,8 @@ def simulate(workdir: Path, rows: int, variants: int, seed: int) -> tuple[Path, 
     flip = (u >= 0.30) & (u < 0.35)
     g1[flip], g2[flip] = COMPLEMENT[g1[flip]], COMPLEMENT[g2[flip]]
     n_out = rows - n_in
-    out_chrom = rng.integers(1, 23, n_out)
-    out_pos = rng.integers(240_000_001, 250_000_000, n_out)  # beyond every .bim position
+    out_chrom = np.arange(n_out) % 22 + 1
+    out_pos = 240_000_001 + (np.arange(n_out) // 22) * 7  # unique, beyond every .bim position
     o1 = rng.integers(0, 4, n_out)
     o2 = (o1 + rng.integers(1, 4, n_out)) % 4
     chrom_all = np.concatenate([chrom[pick], out_chrom])
@@ -88,6 +91,11 @@ def simulate(workdir: Path, rows: int, variants: int, seed: int) -> tuple[Path, 
     return workdir / "bench.bim", workdir / "gwas.tsv"
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(bim_path: str, gwas_path: str) -> None:
     """Time the stage's harmonisation in this process; print one JSON line."""
     sys.path.insert(0, str(ROOT))
@@ -95,14 +103,14 @@ def measure(bim_path: str, gwas_path: str) -> None:
     from neuropathx.genetics.plink_io import read_bim
     from neuropathx.genetics.sumstats import harmonise, outcome_summary
 
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), _cpu_seconds()
     bim = read_bim(bim_path)
     t_bim = time.perf_counter()
     columns = {"eaf": "EAF"}
     gwas = read_sumstats(gwas_path, columns)
     t_read = time.perf_counter()
     table, outcome = harmonise(gwas, bim, a1_freq=lambda rows: np.full(len(rows), 0.3))
-    t_end = time.perf_counter()
+    t_end, cpu1 = time.perf_counter(), _cpu_seconds()
     counts = outcome_summary(outcome)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
@@ -114,6 +122,8 @@ def measure(bim_path: str, gwas_path: str) -> None:
                 "read_sumstats_s": round(t_read - t_bim, 2),
                 "harmonise_s": round(t_end - t_read, 2),
                 "seconds": round(t_end - start, 2),
+                "cpu_seconds": round(cpu1 - cpu0, 2),
+                "load_average": round(os.getloadavg()[0], 1),
                 "peak_rss_mb": round(peak, 1),
                 "outcomes": dict(zip(counts["outcome"], counts["n"].tolist(), strict=True)),
             }

@@ -106,6 +106,12 @@ def genotype_qc_inputs(wildcards):
     return required_inputs("bfile", *needs, optional=["participants"])(wildcards)
 
 
+def pca_inputs(wildcards):
+    """The QC'd genotypes; the participants table too when set (colours the PCA plot)."""
+    qc = dict(zip(("bed", "bim", "fam"), bfile_parts("results/genotype_qc/qc")))
+    return qc | required_inputs(optional=["participants"])(wildcards)
+
+
 def neuropathx_models():
     return list(config["models"])
 

@@ -47,6 +47,11 @@ def test_own_cohort_genotype_qc_runs_with_cn_ad_coding(tmp_path):
     n_controls_left = int(note.split()[2])
     assert note.endswith("controls") and 0 < n_controls_left <= (len(fam) + 1) // 2
     assert not (work / "results/imaging_features").exists()
+    # the PCs for the cohort stage: participant_id then PC1..PC10, one row per QC'd sample
+    pcs = pd.read_csv(work / "results/genotype_qc/pcs.tsv", sep="\t")
+    qc_fam = read_fam(work / "results/genotype_qc/qc.fam")
+    assert list(pcs.columns) == ["participant_id"] + [f"PC{i}" for i in range(1, 11)]
+    assert list(pcs["participant_id"]) == list(qc_fam["IID"])
 
 
 def test_genetics_targets_need_no_imaging_inputs(tmp_path):

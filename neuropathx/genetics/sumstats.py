@@ -122,16 +122,24 @@ def match_keys(gwas: pd.DataFrame, bim: pd.DataFrame, match_by: str):
     return codes[: len(gwas)].astype(np.int64), codes[len(gwas) :].astype(np.int64)
 
 
-def _bim_lookup(gkey: np.ndarray, bkey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per GWAS row: number of .bim rows with its key and the row (when exactly one)."""
-    codes, uniques = pd.factorize(bkey)
-    counts = np.bincount(codes, minlength=len(uniques))
-    first = np.empty(len(uniques), dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(bkey))[::-1]  # last write wins: the first row
-    hit = pd.Index(uniques).get_indexer(gkey)  # hash lookup, -1 where absent
-    count = np.where(hit >= 0, counts[hit], 0)
-    row = np.where(count == 1, first[hit], -1)
-    return count, row
+def _key_codes(gkey: np.ndarray, bkey: np.ndarray):
+    """One hash pass over both files' keys: per GWAS row its key code (shared with the
+    .bim), the number of .bim rows with that key and that row (when exactly one)."""
+    codes, uniques = pd.factorize(np.concatenate([gkey, bkey]))
+    gcode, bcode = codes[: len(gkey)], codes[len(gkey) :]
+    counts = np.bincount(bcode, minlength=len(uniques))
+    first = np.full(len(uniques), -1, dtype=np.int64)
+    first[bcode[::-1]] = np.arange(len(bkey))[::-1]  # last write wins: the first row
+    count = counts[gcode]
+    return gcode, count, np.where(count == 1, first[gcode], -1)
+
+
+def _duplicated(kcode: np.ndarray, lo: np.ndarray, hi: np.ndarray, n_alleles: int) -> np.ndarray:
+    """Rows repeating an earlier row's key and (unordered) allele pair."""
+    if len(kcode) and int(kcode.max()) < (2**62) // max(n_alleles, 1) ** 2:
+        packed = (kcode * n_alleles + lo) * n_alleles + hi  # one int64 per row: one hash pass
+        return pd.Series(packed).duplicated().to_numpy()
+    return pd.DataFrame({"k": kcode, "lo": lo, "hi": hi}).duplicated().to_numpy()
 
 
 def _resolve_ambiguous(idx, g1, b1, eaf, a1_freq, band):
@@ -178,16 +186,14 @@ def harmonise(
     ]
 
     live = outcome == UNDECIDED
+    kcode, count, row = _key_codes(gkey, bkey)
     lo, hi = np.minimum(g1, g2), np.maximum(g1, g2)
     dup = np.zeros(n, dtype=bool)
-    dup[live] = (
-        pd.DataFrame({"k": gkey[live], "lo": lo[live], "hi": hi[live]}).duplicated().to_numpy()
-    )
+    dup[live] = _duplicated(kcode[live], lo[live], hi[live], len(comp))
     outcome[dup] = _CODE["dropped_duplicate"]
     live = outcome == UNDECIDED
-    count, row = _bim_lookup(gkey, bkey)
-    multi = np.zeros(n, dtype=bool)
-    multi[live] = pd.Series(gkey[live]).duplicated(keep=False).to_numpy()  # several pairs
+    pairs = np.bincount(kcode[live], minlength=int(kcode.max()) + 1 if n else 0)
+    multi = pairs[kcode] > 1  # the key has several allele pairs in the GWAS
     multi |= (count > 1) | multi_allele[g1] | multi_allele[g2]
     outcome[live & multi] = _CODE["dropped_multiallelic"]
     live = outcome == UNDECIDED
