@@ -46,7 +46,7 @@ def required_inputs(*keys, optional=()):
         out = {}
         for key in dict.fromkeys([*keys, *(k for k in optional if cohort_input(k))]):
             if key == "bfile":
-                out.update(zip(("bed", "bim", "fam"), bfile_parts(cohort_input(key))))
+                out.update(genotype_files(cohort_input(key)))
             else:
                 out[key] = cohort_input(key)
         return out
@@ -98,6 +98,42 @@ def imaging_inputs(wildcards):
 
 def bfile_parts(prefix):
     return multiext(prefix, ".bed", ".bim", ".fam")
+
+
+def genotype_format():
+    """Layout of the raw genotypes: the demo writes .bed; else genotype_qc.input_format."""
+    return "bed" if demo_enabled() else config["genotype_qc"]["input_format"]
+
+
+def genotype_files(path):
+    """The raw genotype files by name: .bed/.bim/.fam, .pgen/.pvar/.psam, a VCF or a BGEN."""
+    fmt = genotype_format()
+    if fmt == "bed":
+        return dict(zip(("bed", "bim", "fam"), bfile_parts(path)))
+    if fmt == "pgen":
+        return dict(
+            zip(("pgen", "pvar", "psam"), multiext(path, ".pgen", ".pvar", ".psam"))
+        )
+    files = {"genotypes": path}
+    if fmt == "bgen":
+        sample = config["genotype_qc"]["bgen_sample"]
+        files["sample"] = sample or path.removesuffix(".bgen") + ".sample"
+    return files
+
+
+def qc_dosage_files():
+    """QC'd dosages written beside the hard calls when the input is imputed (not .bed)."""
+    if genotype_format() == "bed":
+        return []
+    return multiext("results/genotype_qc/qc_dosage", ".pgen", ".pvar", ".psam")
+
+
+def pathway_score_inputs(wildcards):
+    """GWAS, gene locations, gene sets; the QC'd dosages when the input has them."""
+    files = required_inputs("sumstats", "gene_loc", "gmt")(wildcards)
+    if qc_dosage_files():
+        files["dosage"] = "results/genotype_qc/qc_dosage.pgen"
+    return files
 
 
 def genotype_qc_inputs(wildcards):

@@ -18,6 +18,7 @@ rule run_genotype_qc:
         unpack(genotype_qc_inputs),
     output:
         bfile_parts("results/genotype_qc/qc"),
+        qc_dosage_files(),
         removed_samples="results/genotype_qc/removed_samples.tsv",
         removed_variants="results/genotype_qc/removed_variants.tsv",
         summary=report(
@@ -41,6 +42,8 @@ rule run_genotype_qc:
         mem_mb=4000,
         runtime=30,
     params:
+        genotypes=cohort_input("bfile"),
+        input_format=genotype_format(),
         settings=config["genotype_qc"],
         participants=config["participants"],
     script:

@@ -9,7 +9,7 @@ rule pathway_scores:
 rule score_pathways:
     input:
         bfile_parts("results/genotype_qc/qc"),
-        unpack(required_inputs("sumstats", "gene_loc", "gmt")),
+        unpack(pathway_score_inputs),
     output:
         scores="results/pathway_scores/pathway_scores.tsv",
         harmonised="results/pathway_scores/harmonised_sumstats.tsv",

@@ -48,6 +48,8 @@ QC_DEFAULTS = {
     "king_cutoff": 0.0884,
     "prune": [200, 50, 0.2],
     "king_on_pruned": False,
+    "input_format": "bed",
+    "bgen_sample": "",
 }
 SUMMARY_COLUMNS = [
     "step",

@@ -13,6 +13,11 @@ import pandas as pd
 from neuropathx.errors import InputError
 from neuropathx.genetics.clumping import DEFAULT_CLUMP, clump_sumstats
 from neuropathx.genetics.genome_build import check_build, liftover_sumstats
+from neuropathx.genetics.genotype_inputs import (
+    hard_call_fileset,
+    score_dosages,
+    write_qc_dosages,
+)
 from neuropathx.genetics.gwas_formats import DEFAULT_COLUMNS, read_sumstats
 from neuropathx.genetics.mapping import (
     map_snps_to_genes,
@@ -99,17 +104,23 @@ def run_genotype_qc(
     coding: dict | None = None,
     threads: int = 1,
 ) -> None:
-    """QC a PLINK fileset: writes qc.bed/.bim/.fam, removal tables, summary and plots."""
+    """QC genotypes: writes qc.bed/.bim/.fam, removal tables, summary and plots.
+
+    ``bfile`` is a PLINK 1/2 prefix or a VCF/BGEN file (``settings['input_format']``); for
+    non-.bed input the QC'd dosages are also written as qc_dosage.pgen/.pvar/.psam."""
     s = _merge(QC_DEFAULTS, settings)
+    fmt = s.get("input_format", "bed")
     out = Path(out_dir)
     log_dir = out / "plink_logs"
     out.mkdir(parents=True, exist_ok=True)
-    fileset = open_fileset(bfile)
     controls = _controls(participants, bool(s["hwe_controls_only"]), coding)
     with tempfile.TemporaryDirectory(dir=out, prefix=".qc_work_") as tmp:
         work = Path(tmp)
+        sample = s.get("bgen_sample", "")
+        prefix = hard_call_fileset(bfile, fmt, work, log_dir, bgen_sample=sample, threads=threads)
+        fileset = open_fileset(prefix)
         miss = run_plink(
-            ["--bfile", bfile, "--missing"], work / "input_missingness", log_dir, threads=threads
+            ["--bfile", prefix, "--missing"], work / "input_missingness", log_dir, threads=threads
         )
         smiss = _read_plink_table(f"{miss}.smiss")
         vmiss = _read_plink_table(f"{miss}.vmiss")
@@ -119,6 +130,13 @@ def run_genotype_qc(
         )
         for ext in ("bed", "bim", "fam"):
             os.replace(f"{final}.{ext}", out / f"qc.{ext}")
+        if fmt != "bed":
+            keep, extract = work / "keep.txt", work / "extract.txt"
+            dosage = work / "qc_dosage"
+            write_qc_dosages(bfile, fmt, keep, extract, dosage, log_dir, bgen_sample=sample,
+                             threads=threads)  # fmt: skip
+            for ext in ("pgen", "pvar", "psam"):
+                os.replace(f"{dosage}.{ext}", out / f"qc_dosage.{ext}")
     write_tsv(
         pd.DataFrame(state.removed_samples, columns=["FID", "IID", "step", "reason"]),
         out / "removed_samples.tsv",
@@ -159,9 +177,11 @@ def build_pathway_scores(
     out_dir: str,
     *,
     settings: dict,
+    dosage_pfile: str | None = None,
     threads: int = 1,
 ) -> None:
-    """Harmonise, clump, map SNPs to pathways and score every subject on every kept pathway."""
+    """Harmonise, clump, map SNPs to pathways and score every subject on every kept pathway
+    (from the hard calls of ``bfile``, or from the dosages of ``dosage_pfile`` when given)."""
     s = _merge(SCORE_DEFAULTS, settings)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -238,12 +258,12 @@ def build_pathway_scores(
             gmt,
             f"no pathway passed the size and SNP-count filters; see {out / 'pathway_summary.tsv'}",
         )
-    scores = score_pathways(
-        fileset,
-        pathway_weights(rows, kept),
-        kept,
-        missing_mode=s["missing_genotypes"],
-        threads=threads,
-    )
+    weights = pathway_weights(rows, kept)
+    if dosage_pfile:
+        scores = score_dosages(dosage_pfile, weights, kept, missing_mode=s["missing_genotypes"])
+    else:
+        scores = score_pathways(
+            fileset, weights, kept, missing_mode=s["missing_genotypes"], threads=threads
+        )
     write_tsv(scores, out / "pathway_scores.tsv")
     log.info("scored %d subjects on %d pathways", len(scores), len(kept))
