@@ -1,5 +1,6 @@
 """GWAS presets: one small file per tool in that tool's exact layout, and a real plink2 --glm."""
 
+import gzip
 import subprocess
 from pathlib import Path
 
@@ -147,3 +148,12 @@ def test_real_plink2_glm_output_goes_through(tmp_path):
     bim_a1 = bim.set_index("ID")["A1"]
     sign = np.where(add["A1"] == bim_a1[add.index], 1, -1)
     np.testing.assert_allclose(table.set_index("SNP").loc[add.index, "BETA"], sign * add["BETA"])
+
+
+def test_gzipped_file_reads_the_same(tmp_path):
+    with gzip.open(tmp_path / "gwas.tsv.gz", "wt") as fh:
+        fh.write(GWAS_SSF)
+    (tmp_path / "gwas.tsv").write_text(GWAS_SSF)
+    plain = read_sumstats(tmp_path / "gwas.tsv", fmt="gwas_ssf")
+    packed = read_sumstats(tmp_path / "gwas.tsv.gz", fmt="gwas_ssf")
+    pd.testing.assert_frame_equal(plain, packed)
