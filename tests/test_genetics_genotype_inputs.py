@@ -50,6 +50,7 @@ def imputed(tmp_path_factory):
                                ".", "GT:DS", *cells]))  # fmt: skip
     (tmp / "imputed.vcf").write_text("\n".join(header + rows) + "\n")
     _plink2("--vcf", tmp / "imputed.vcf", "dosage=DS", "--make-pgen", "--out", tmp / "imputed")
+    _plink2("--pfile", tmp / "imputed", "--export", "bgen-1.2", "--out", tmp / "imputed")
     return tmp
 
 
@@ -72,9 +73,9 @@ def _plink2_scores(prefix, weights, tmp):
     return pd.read_csv(tmp / "p2.sscore", sep="\t", dtype={"#IID": str})
 
 
-@pytest.mark.parametrize("fmt", ["pgen", "vcf"])
+@pytest.mark.parametrize("fmt", ["pgen", "vcf", "bgen"])
 def test_qc_on_hard_calls_scores_from_dosages_equal_plink2(imputed, tmp_path, fmt):
-    source = imputed / ("imputed" if fmt == "pgen" else "imputed.vcf")
+    source = imputed / {"pgen": "imputed", "vcf": "imputed.vcf", "bgen": "imputed.bgen"}[fmt]
     run_genotype_qc(str(source), str(tmp_path), settings={**LENIENT, "input_format": fmt})
     # the hard calls and the dosages hold the same QC'd samples and variants, in order
     fam, bim = read_fam(tmp_path / "qc.fam"), read_bim(tmp_path / "qc.bim")
