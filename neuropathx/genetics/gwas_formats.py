@@ -347,12 +347,14 @@ def _standardise(path, table, cols, effect_type, match_by, min_info, min_maf) ->
     if "test" in cols:
         additive = (table[cols["test"]].astype(object) == "ADD").to_numpy()
         outcome[(outcome == "") & ~additive] = "dropped_not_additive_test"
-    if min_info > 0:
+    if min_info > 0:  # a filter's value missing: the row cannot be judged, so it is dropped
         info = out["INFO"].to_numpy()
-        outcome[(outcome == "") & ~(info >= min_info)] = "dropped_low_info"
+        outcome[(outcome == "") & np.isnan(info)] = "dropped_missing_value"
+        outcome[(outcome == "") & (info < min_info)] = "dropped_low_info"
     if min_maf > 0:
         eaf = out["EAF"].to_numpy()
-        outcome[(outcome == "") & ~(np.minimum(eaf, 1 - eaf) >= min_maf)] = "dropped_low_maf"
+        outcome[(outcome == "") & np.isnan(eaf)] = "dropped_missing_value"
+        outcome[(outcome == "") & (np.minimum(eaf, 1 - eaf) < min_maf)] = "dropped_low_maf"
     out["OUTCOME"] = pd.Categorical(outcome, categories=["", *READ_OUTCOMES])
     if (outcome != "").all():
         counts = pd.Series(outcome).value_counts()
