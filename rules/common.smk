@@ -35,6 +35,24 @@ def all_inputs_set(wildcards):
     return []
 
 
+def required_inputs(*keys, optional=()):
+    """Input function of a rule: its cohort files by key, failing (only when the rule is
+    needed) with the config keys that are not set; ``bfile`` gives bed/bim/fam entries.
+    """
+
+    def files(wildcards):
+        check_inputs(list(keys))
+        out = {}
+        for key in dict.fromkeys([*keys, *(k for k in optional if cohort_input(k))]):
+            if key == "bfile":
+                out.update(genotype_files(cohort_input(key)))
+            else:
+                out[key] = cohort_input(key)
+        return out
+
+    return files
+
+
 def demo_truth():
     """The demo's planted pairs for the parcellation the imaging stage reads (else none)."""
     if not demo_enabled():
@@ -141,8 +159,52 @@ def bfile_parts(prefix):
     return multiext(prefix, ".bed", ".bim", ".fam")
 
 
-def raw_bfile():
-    return bfile_parts(cohort_input("bfile"))
+def genotype_format():
+    """Layout of the raw genotypes: the demo writes .bed; else genotype_qc.input_format."""
+    return "bed" if demo_enabled() else config["genotype_qc"]["input_format"]
+
+
+def genotype_files(path):
+    """The raw genotype files by name: .bed/.bim/.fam, .pgen/.pvar/.psam, a VCF or a BGEN."""
+    fmt = genotype_format()
+    if fmt == "bed":
+        return dict(zip(("bed", "bim", "fam"), bfile_parts(path)))
+    if fmt == "pgen":
+        return dict(
+            zip(("pgen", "pvar", "psam"), multiext(path, ".pgen", ".pvar", ".psam"))
+        )
+    files = {"genotypes": path}
+    if fmt == "bgen":
+        sample = config["genotype_qc"]["bgen_sample"]
+        files["sample"] = sample or path.removesuffix(".bgen") + ".sample"
+    return files
+
+
+def qc_dosage_files():
+    """QC'd dosages written beside the hard calls when the input is imputed (not .bed)."""
+    if genotype_format() == "bed":
+        return []
+    return multiext("results/genotype_qc/qc_dosage", ".pgen", ".pvar", ".psam")
+
+
+def pathway_score_inputs(wildcards):
+    """GWAS, gene locations, gene sets; the QC'd dosages when the input has them."""
+    files = required_inputs("sumstats", "gene_loc", "gmt")(wildcards)
+    if qc_dosage_files():
+        files["dosage"] = "results/genotype_qc/qc_dosage.pgen"
+    return files
+
+
+def genotype_qc_inputs(wildcards):
+    """Genotypes; the participants table too (required when HWE is tested in controls)."""
+    needs = ["participants"] if config["genotype_qc"]["hwe_controls_only"] else []
+    return required_inputs("bfile", *needs, optional=["participants"])(wildcards)
+
+
+def pca_inputs(wildcards):
+    """The QC'd genotypes; the participants table too when set (colours the PCA plot)."""
+    qc = dict(zip(("bed", "bim", "fam"), bfile_parts("results/genotype_qc/qc")))
+    return qc | required_inputs(optional=["participants"])(wildcards)
 
 
 def neuropathx_models():

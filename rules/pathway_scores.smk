@@ -9,9 +9,7 @@ rule pathway_scores:
 rule score_pathways:
     input:
         bfile_parts("results/genotype_qc/qc"),
-        sumstats=cohort_input("sumstats"),
-        gene_loc=cohort_input("gene_loc"),
-        gmt=cohort_input("gmt"),
+        unpack(pathway_score_inputs),
     output:
         scores="results/pathway_scores/pathway_scores.tsv",
         harmonised="results/pathway_scores/harmonised_sumstats.tsv",

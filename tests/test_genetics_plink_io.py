@@ -1,5 +1,7 @@
 """PLINK 1 fileset reading: decoding against pandas-plink and plink2, and bad-input errors."""
 
+import subprocess
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -98,3 +100,28 @@ def test_duplicate_sample_ids(fileset_prefix):
     table.to_csv(fam, sep="\t", header=False, index=False)
     with pytest.raises(InputError, match=r"g\.fam.*duplicate sample ID.*sub-001"):
         open_fileset(prefix)
+
+
+@pytest.mark.plink
+@pytest.mark.parametrize("drop", [2, 6])  # a middle line, the last line
+def test_fam_one_line_short_with_unchanged_bed_size(fileset_prefix, tmp_path, drop):
+    prefix, geno = fileset_prefix
+    # the .bed as plink2 writes it (zero padding), then a .fam missing one of its 7 lines
+    out = tmp_path / "p2"
+    subprocess.run(
+        ["plink2", "--bfile", str(prefix), "--make-bed", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    assert open_fileset(out).n_samples == 7  # plink2's own padding passes the check
+    fam = out.with_suffix(".fam")
+    lines = fam.read_text().splitlines()
+    fam.write_text("\n".join(lines[:drop] + lines[drop + 1 :]) + "\n")
+    # 6 samples need 2 bytes per variant, as 7 do: the size check alone cannot see it
+    assert out.with_suffix(".bed").stat().st_size == 3 + 9 * 2
+    with pytest.raises(
+        InputError,
+        match=r"p2\.bed: variant \d+ \(rs\d+\) has genotype bits after sample 6 .*"
+        r"more samples than .*p2\.fam lists \(a line missing",
+    ):
+        open_fileset(out)

@@ -122,30 +122,31 @@ def test_every_sample_and_variant_accounted_for(qc_run):
 def test_hwe_in_controls_only(tmp_path):
     write_qc_fixture(tmp_path / "raw", seed=1)
     fam = read_fam(tmp_path / "raw.fam")
-    diagnosis = np.where(np.arange(len(fam)) % 2 == 0, "control", "patient")
-    pd.DataFrame({"participant_id": fam["IID"], "diagnosis": diagnosis}).to_csv(
+    # ADNI-style coding: column DX, controls CN, patients AD (as config/examples/own-cohort)
+    diagnosis = np.where(np.arange(len(fam)) % 2 == 0, "CN", "AD")
+    pd.DataFrame({"participant_id": fam["IID"], "DX": diagnosis}).to_csv(
         tmp_path / "participants.tsv", sep="\t", index=False
     )
+    coding = {"diagnosis_column": "DX", "case_value": "AD", "control_value": "CN"}
     run_genotype_qc(
         str(tmp_path / "raw"),
         str(tmp_path / "out"),
         settings={"hwe_controls_only": True},
         participants=str(tmp_path / "participants.tsv"),
+        coding=coding,
     )
     out = tmp_path / "out"
     summary = pd.read_csv(out / "qc_summary.tsv", sep="\t").set_index("step")
     assert "controls" in summary.loc["hwe", "note"]
     # oracle, independent of what the pipeline removed: plink2's own --geno, --mind and --maf
-    # chain (no X: no sex check), then --hwe on the controls left
+    # chain (no X: no sex check), then --hwe on the controls (CN) left
     raw, d = tmp_path / "raw", tmp_path
     _plink2(f"--bfile {raw} --geno 0.05 --make-bed --out {d}/h1")
     _plink2(f"--bfile {d}/h1 --mind 0.05 --make-bed --out {d}/h2")
     _plink2(f"--bfile {d}/h2 --maf 0.01 --make-bed --out {d}/h3")
     pre = read_fam(f"{d}/h3.fam")
-    controls = set(fam["IID"][diagnosis == "control"])
-    pre[pre["IID"].isin(controls)][["FID", "IID"]].to_csv(
-        d / "keep.txt", sep="\t", header=False, index=False
-    )
+    keep = pre[pre["IID"].isin(set(fam["IID"][diagnosis == "CN"]))]
+    keep[["FID", "IID"]].to_csv(d / "keep.txt", sep="\t", header=False, index=False)
     _plink2(f"--bfile {d}/h3 --keep {d}/keep.txt --hwe 1e-6 --write-snplist --out {d}/o")
     removed_v = pd.read_csv(out / "removed_variants.tsv", sep="\t")
     gone_v = set(read_bim(raw.with_suffix(".bim"))["ID"]) - set(read_bim(f"{d}/h3.bim")["ID"])
@@ -154,6 +155,15 @@ def test_hwe_in_controls_only(tmp_path):
     failing = set(bim["ID"]) - gone_v - passing
     assert failing and failing == set(removed_v.loc[removed_v["step"] == "hwe", "ID"])
     assert summary.loc["hwe", "samples_removed"] == 0
+    assert summary.loc["hwe", "note"] == f"tested in {len(keep)} controls"
+    with pytest.raises(InputError, match=r"participants\.tsv: .*no row has DX == 'control'.*CN"):
+        run_genotype_qc(
+            str(tmp_path / "raw"),
+            str(tmp_path / "out3"),
+            settings={"hwe_controls_only": True},
+            participants=str(tmp_path / "participants.tsv"),
+            coding={"diagnosis_column": "DX"},
+        )
     with pytest.raises(InputError, match="no participants table"):
         run_genotype_qc(
             str(tmp_path / "raw"), str(tmp_path / "out2"), settings={"hwe_controls_only": True}

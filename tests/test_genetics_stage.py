@@ -1,5 +1,7 @@
 """build_pathway_scores end to end on a small fileset: outputs agree with a hand computation."""
 
+import subprocess
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,7 +9,7 @@ import pytest
 from neuropathx.errors import InputError
 from neuropathx.genetics.plink_io import open_fileset, read_dosages, write_fileset
 from neuropathx.genetics.simulate import default_tables, ld_genotypes
-from neuropathx.genetics.stage import build_pathway_scores
+from neuropathx.genetics.stage import build_pathway_scores, cohort_a1_freq
 
 pytestmark = pytest.mark.plink
 SETTINGS = {
@@ -105,3 +107,19 @@ def test_no_snp_survives_harmonisation(inputs):
         _run(tmp_path)
     summary = _read(tmp_path / "out", "harmonisation_summary.tsv")
     assert summary["n"].sum() == 48
+
+
+def test_cohort_allele_frequencies_equal_plink2(inputs, tmp_path):
+    """The cohort A1 frequencies that resolve strand-ambiguous SNPs equal plink2 --freq."""
+    data, _ = inputs
+    fs = open_fileset(data / "g")
+    rows = np.array([5, 0, 47, 12])
+    subprocess.run(
+        ["plink2", "--bfile", str(data / "g"), "--freq", "--out", str(tmp_path / "f")],
+        check=True,
+        capture_output=True,
+    )
+    afreq = pd.read_csv(tmp_path / "f.afreq", sep="\t")  # ALT = the .bim A1 allele
+    np.testing.assert_allclose(
+        cohort_a1_freq(fs, rows), afreq["ALT_FREQS"].to_numpy()[rows], atol=1e-6
+    )

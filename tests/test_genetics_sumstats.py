@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from neuropathx.errors import InputError
-from neuropathx.genetics.sumstats import harmonise, outcome_summary, read_sumstats
+from neuropathx.genetics.gwas_formats import read_sumstats
+from neuropathx.genetics.sumstats import harmonise, outcome_summary
 
 BIM = pd.DataFrame(
     [
@@ -86,10 +87,9 @@ def test_match_by_rsid_and_odds_ratio(tmp_path):
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda t: t.drop(columns="SE"), r"missing column.*'SE'"),
-        (lambda t: t.assign(P=["0.01", "abc"]), r"'P' must be numeric.*line 3 \('abc'\)"),
+        (lambda t: t.drop(columns="SE"), r"no column for se \(format custom\)"),
         (lambda t: t.assign(P=[0.5, 1.5]), r"outside \[0, 1\].*line 3"),
-        (lambda t: t.assign(BETA=["", "0.1"]), r"'BETA' must be numeric.*line 2"),
+        (lambda t: t.assign(P=["abc", "NA"]), r"no usable row.*dropped_missing_value=2"),
     ],
 )
 def test_bad_sumstats(tmp_path, edit, message):
@@ -97,6 +97,18 @@ def test_bad_sumstats(tmp_path, edit, message):
     edit(pd.read_csv(path, sep="\t")).to_csv(path, sep="\t", index=False)
     with pytest.raises(InputError, match=rf"gwas\.tsv: .*{message}"):
         read_sumstats(path)
+
+
+def test_missing_and_non_numeric_rows_are_dropped_and_counted(tmp_path):
+    path = _write_gwas(tmp_path / "gwas.tsv", [c[:6] for c in CASES[:4]])
+    table = pd.read_csv(path, sep="\t", dtype=str)
+    table.loc[0, "P"], table.loc[2, "BETA"], table.loc[3, "SE"] = "abc", "NA", ""
+    table.to_csv(path, sep="\t", index=False)
+    gwas = read_sumstats(path)
+    _, outcome = harmonise(gwas, BIM)
+    assert (
+        list(outcome) == ["dropped_missing_value", "kept_swapped"] + ["dropped_missing_value"] * 2
+    )
 
 
 def test_odds_ratio_must_be_positive(tmp_path):

@@ -9,9 +9,13 @@ from neuropathx.logs import log_to_file
 
 with log_to_file(snakemake.log[0]):  # noqa: F821
     run_genotype_qc(
-        snakemake.input[0].removesuffix(".bed"),  # noqa: F821
+        snakemake.params.genotypes,  # noqa: F821 (a prefix, or a VCF/BGEN file)
         Path(snakemake.output.summary).parent,  # noqa: F821
-        settings=snakemake.params.settings,  # noqa: F821
-        participants=snakemake.input.participants,  # noqa: F821
+        settings={
+            **snakemake.params.settings,  # noqa: F821
+            "input_format": snakemake.params.input_format,  # noqa: F821
+        },
+        participants=snakemake.input.get("participants"),  # noqa: F821 (optional)
+        coding=snakemake.params.participants,  # noqa: F821
         threads=snakemake.threads,  # noqa: F821
     )

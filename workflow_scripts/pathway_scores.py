@@ -15,5 +15,6 @@ with log_to_file(snakemake.log[0]):  # noqa: F821
         snakemake.input.gmt,  # noqa: F821
         Path(snakemake.output.scores).parent,  # noqa: F821
         settings=snakemake.params.settings,  # noqa: F821
+        dosage_pfile=snakemake.input.get("dosage", "").removesuffix(".pgen") or None,  # noqa: F821
         threads=snakemake.threads,  # noqa: F821
     )

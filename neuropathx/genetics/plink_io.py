@@ -129,7 +129,38 @@ def open_fileset(prefix: str | Path) -> PlinkFileset:
             f"size {size} bytes does not match {len(bim)} variants (.bim) x {len(fam)} samples "
             f"(.fam) = {expected} bytes: truncated file or .bim/.fam row counts do not match",
         )
-    return PlinkFileset(prefix, bim, fam)
+    fileset = PlinkFileset(prefix, bim, fam)
+    _check_padding(fileset)
+    return fileset
+
+
+PADDING_CHUNK = 1 << 20  # variants per read when checking the padding bits
+
+
+def _check_padding(fileset: PlinkFileset) -> None:
+    """The unused high bits of each variant's last byte must be zero (PLINK writes zeros).
+
+    A .fam one line short leaves the .bed size unchanged unless the true sample count is a
+    multiple of 4 plus 1; every sample after the missing line would then silently get its
+    neighbour's genotypes. The last sample's genotypes land in the padding bits, which is
+    how the mismatch shows (unless that sample is homozygous A1, code 00, everywhere)."""
+    n = fileset.n_samples
+    used = n % 4
+    if used == 0 or fileset.n_variants == 0:
+        return
+    mask = np.uint8((0xFF << (2 * used)) & 0xFF)
+    last = bed_matrix(fileset)[:, -1]
+    for start in range(0, fileset.n_variants, PADDING_CHUNK):
+        bad = np.flatnonzero(np.asarray(last[start : start + PADDING_CHUNK]) & mask)
+        if len(bad):
+            first = start + int(bad[0])
+            raise InputError(
+                fileset.bed_path,
+                f"variant {first + 1} ({fileset.bim['ID'].iloc[first]}) has genotype bits "
+                f"after sample {n} of the .fam: the .bed holds more samples than "
+                f"{fileset.prefix}.fam lists (a line missing from the .fam?); use the .fam "
+                "written with this .bed",
+            )
 
 
 def bed_matrix(fileset: PlinkFileset) -> np.ndarray:

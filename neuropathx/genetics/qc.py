@@ -10,7 +10,8 @@ always reading the input fileset with ``--keep``/``--extract``):
    disagrees with the genotype-inferred sex; samples with unknown recorded sex are kept;
 4. ``maf``: plink2 ``--maf`` (minor allele frequency < ``maf``);
 5. ``hwe``: plink2 ``--hwe`` (HWE exact test p < ``hwe``; in controls only when
-   ``hwe_controls_only``, controls = ``diagnosis == 'control'`` in participants.tsv);
+   ``hwe_controls_only``, controls = rows of participants.tsv whose
+   ``participants.diagnosis_column`` equals ``participants.control_value``);
 6. ``heterozygosity``: plink2 ``--het`` on LD-pruned variants; drops samples with
    |F - mean F| > ``het_sd`` SD;
 7. ``relatedness``: plink2 ``--king-cutoff`` (KING-robust kinship > ``king_cutoff``; one of
@@ -47,6 +48,8 @@ QC_DEFAULTS = {
     "king_cutoff": 0.0884,
     "prune": [200, 50, 0.2],
     "king_on_pruned": False,
+    "input_format": "bed",
+    "bgen_sample": "",
 }
 SUMMARY_COLUMNS = [
     "step",

@@ -1,4 +1,5 @@
-"""QC figure: missingness histograms and heterozygosity F against sample missingness."""
+"""QC figures: missingness histograms, heterozygosity F against sample missingness, and
+the first two genetic principal components by diagnosis."""
 
 from __future__ import annotations
 
@@ -45,6 +46,29 @@ def plot_qc(
     else:
         ax.text(0.5, 0.5, "heterozygosity step not reached", ha="center", va="center")
         ax.set_axis_off()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+
+
+def plot_pca(
+    pcs: pd.DataFrame, diagnosis: pd.Series, outliers: pd.DataFrame, path: str | Path
+) -> None:
+    """PC1 against PC2, one colour per diagnosis, ancestry outliers circled."""
+    fig, ax = plt.subplots(figsize=(6, 5))
+    dx = diagnosis.reindex(pcs["participant_id"].to_numpy()).fillna("unknown").to_numpy()
+    for value in sorted(set(dx)):
+        m = dx == value
+        ax.scatter(pcs["PC1"][m], pcs["PC2"][m], s=12, alpha=0.7, label=f"{value} ({m.sum()})")
+    flagged = pcs["participant_id"].isin(set(outliers["participant_id"]))
+    if flagged.any():
+        ax.scatter(
+            pcs["PC1"][flagged], pcs["PC2"][flagged], s=80, facecolors="none",
+            edgecolors="red", label=f"ancestry outlier ({int(flagged.sum())})",
+        )  # fmt: skip
+    ax.set(title="Genetic principal components", xlabel="PC1", ylabel="PC2")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
