@@ -257,4 +257,3 @@ def training_gpus():
 def train_env():
     """The training job's conda env: the CUDA build of PyTorch when the config asks for a GPU."""
     return "../envs/train-gpu.yaml" if training_gpus() > 0 else "../envs/train.yaml"
-
