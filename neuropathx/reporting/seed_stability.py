@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from neuropathx.errors import InputError
+from neuropathx.metrics import rank_auc
 
 SEED_ARRAYS = ("seed_patient_sum", "seed_control_sum")
 
@@ -134,8 +135,6 @@ def ensemble_size_spread(attention_files: list[str | Path], size: int, top_k: in
     """What a seed ensemble of ``size`` members buys, from the members of a larger one:
     the SD of each fold's test AUC across independent sub-ensembles (mean over folds) and
     the mean Jaccard overlap of the top_k links between two independent sub-ensembles."""
-    from neuropathx.metrics import rank_auc
-
     sds = []
     for path in attention_files:
         with np.load(path, allow_pickle=False) as data:
