@@ -86,10 +86,11 @@ def released_reference(w, genetics, imaging, labels, pos_weight, sp_subjects, pa
     z = (x @ w["head_out.weight"].T + w["head_out.bias"]).squeeze(-1)
     log_sig, log_not = -torch.log1p(torch.exp(-z)), -torch.log1p(torch.exp(z))
     bce = -(pos_weight * labels * log_sig + (1 - labels) * log_not).mean()
-    rho, kl = 0.01, 0.0
-    for i in sp_subjects:
-        ai, ac = a[i], a[i].clamp(1e-6, 1 - 1e-6)
-        kl = kl + (ai * torch.log(ac / rho) + (1 - ai) * torch.log((1 - ac) / (1 - rho))).sum()
+    rho, eps, kl = 0.01, 1e-10, 0.0
+    for i in sp_subjects:  # log(x + 1e-10) as the released code
+        ai = a[i]
+        kl = kl + (ai * (torch.log(ai + eps) - np.log(rho + eps))).sum()
+        kl = kl + ((1 - ai) * (torch.log(1 - ai + eps) - np.log(1 - rho + eps))).sum()
     sp = kl / 2
     rows = a.sum(-1)
     path = (rows[pair[0]] - rows[pair[1]]).abs().sum() / 10
@@ -98,7 +99,11 @@ def released_reference(w, genetics, imaging, labels, pos_weight, sp_subjects, pa
 
 def test_replication_config_sets_the_released_values():
     params = TrainingParams.from_dict(replication_params())
-    assert (params.loss.sp_subjects, params.loss.sp_scale) == (2, 1.0)
+    assert (params.loss.sp_subjects, params.loss.sp_scale, params.loss.sp_log_eps) == (
+        2,
+        1.0,
+        1e-10,
+    )
     assert (params.loss.path_pairs, params.loss.path_scale) == (1, 0.1)
     assert params.loss.skip_single_class_batches and params.loss.min_batch_for_reg == 20
     assert params.model.reference_query_activation and params.model.value_init == "normal"
@@ -142,7 +147,8 @@ def test_one_step_equals_plain_released_implementation():
     gen = torch.Generator().manual_seed(5)
     order = torch.randperm(N, generator=gen)
     g, im, y = (t[order] for t in data)
-    sp_subjects = torch.randint(N, (2,), generator=gen).tolist()
+    sp_subjects = torch.randperm(N, generator=gen)[:2].tolist()  # two distinct subjects
+    assert sp_subjects[0] != sp_subjects[1]
     patients, controls = torch.nonzero(y == 1).flatten(), torch.nonzero(y == 0).flatten()
     i = torch.randint(len(patients), (1,), generator=gen)
     j = torch.randint(len(controls), (1,), generator=gen)

@@ -38,6 +38,7 @@ class LossParams:
     # released-code switches (config/replication.yaml); defaults = METHOD.md's behaviour
     sp_subjects: int = 0  # subjects the sparsity term is computed on (0 = all; released 2)
     sp_scale: float = 0.5  # factor on each subject's summed KL (released 1.0)
+    sp_log_eps: float = 0.0  # 0: clamp inside the logs; released log(x + 1e-10)
     path_scale: float = 1.0  # factor on the pathway term (released 0.1, of 1 pair)
     skip_single_class_batches: bool = False  # released: no step on a one-class batch
 
@@ -45,7 +46,8 @@ class LossParams:
     def released_style(self) -> bool:
         """Whether any released-code loss switch is on (then the loop takes the
         full-attention path of ``training.replication``)."""
-        return (self.sp_subjects, self.sp_scale, self.path_scale) != (0, 0.5, 1.0)
+        switches = (self.sp_subjects, self.sp_scale, self.sp_log_eps, self.path_scale)
+        return switches != (0, 0.5, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class TrainingParams:
         positive += ["batch_size", "lr", "patience"]
         problems = [f"{k} must be > 0 (got {flat[k]!r})" for k in positive if not flat[k] > 0]
         non_negative = ["lambda_sp", "lambda_path", "weight_decay", "path_pairs", "min_epochs"]
-        non_negative += ["sp_subjects", "sp_scale", "path_scale"]
+        non_negative += ["sp_subjects", "sp_scale", "sp_log_eps", "path_scale"]
         problems += [f"{k} must be >= 0 (got {flat[k]!r})" for k in non_negative if flat[k] < 0]
         if not 0 <= self.model.dropout < 1:
             problems.append(f"dropout must be in [0, 1) (got {self.model.dropout!r})")
