@@ -22,6 +22,15 @@ from neuropathx.reporting.seed_stability import seed_spread, seed_spread_markdow
 
 _FOLD_PATH = re.compile(r"(?P<model>[^/]+)/repeat(?P<repeat>\d+)/fold(?P<fold>\d+)/metrics\.json$")
 TABLE_METRICS = ("accuracy", "sensitivity", "specificity", "auc")
+# Table 1 of the paper: its rows in its order (model name -> label); other models follow
+PAPER_ROWS = {
+    "cca": "CCA",
+    "gmind": "G-MIND",
+    "survpath": "SurvPATH",
+    "neuropathx_no_path": "NeuroPathX w/o L_path",
+    "neuropathx_no_sp": "NeuroPathX w/o L_sp",
+    "neuropathx": "NeuroPathX",
+}
 
 
 def collect_fold_metrics(paths: list[str | Path]) -> pd.DataFrame:
@@ -97,6 +106,15 @@ def summary_markdown(summary: pd.DataFrame, alpha: float = 0.05) -> str:
     return "\n".join(lines) + "\n"
 
 
+def paper_table_order(summary: pd.DataFrame) -> pd.DataFrame:
+    """``summary`` rows in Table 1's order with its labels; models it lacks follow, in order."""
+    names = list(summary["model"])
+    order = [m for m in PAPER_ROWS if m in names] + [m for m in names if m not in PAPER_ROWS]
+    table = summary.set_index("model").loc[order].reset_index()
+    table["model"] = [PAPER_ROWS.get(m, m) for m in table["model"]]
+    return table
+
+
 def plot_metrics(folds: pd.DataFrame, path: str | Path) -> None:
     """One box plot per metric, one box per model."""
     models = list(dict.fromkeys(folds["model"]))
@@ -126,5 +144,5 @@ def evaluate_models(metric_paths: list[str | Path], reference: str, outputs: dic
     write_tsv(folds, outputs["folds"])
     write_tsv(summary, outputs["summary"])
     with atomic_path(outputs["markdown"]) as tmp:
-        tmp.write_text(summary_markdown(summary) + seed_spread_markdown(folds))
+        tmp.write_text(summary_markdown(paper_table_order(summary)) + seed_spread_markdown(folds))
     plot_metrics(folds, outputs["boxplot"])

@@ -232,9 +232,25 @@ def fold_dirs(models):
     )
 
 
+def architecture(model):
+    """The network a ``models:`` variant trains (neuropathx, gmind or survpath)."""
+    return config["models"][model].get("architecture", "neuropathx")
+
+
+def attention_models():
+    """Variants whose folds write attention.npz (all but G-MIND)."""
+    return [m for m in neuropathx_models() if architecture(m) != "gmind"]
+
+
+def gmind_models():
+    """G-MIND variants: they write feature_importance.tsv instead of attention."""
+    return [m for m in neuropathx_models() if architecture(m) == "gmind"]
+
+
 def neuropathx_params(wildcards):
-    """The flat parameter dict of one NeuroPathX variant: model + training + overrides."""
-    params = dict(config["model"])
+    """The flat parameter dict of one variant: model (NeuroPathX only) + training + overrides."""
+    neuropathx = architecture(wildcards.model) == "neuropathx"
+    params = dict(config["model"]) if neuropathx else {}
     params.update(
         {
             k: v

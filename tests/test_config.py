@@ -22,7 +22,13 @@ def test_every_key_has_type_default_and_description():
 
 
 @pytest.mark.parametrize(
-    "name", ["config/config.yaml", "config/tiny.yaml", "config/examples/own-cohort.yaml"]
+    "name",
+    [
+        "config/config.yaml",
+        "config/tiny.yaml",
+        "config/replication.yaml",
+        "config/examples/own-cohort.yaml",
+    ],
 )
 def test_shipped_configs_are_valid(name):
     jsonschema.validate(yaml.safe_load((REPO / name).read_text()), SCHEMA)

@@ -40,7 +40,7 @@ def test_evaluate_writes_tables_and_plot(tmp_path):
     evaluate_models(paths, "neuropathx", out)
     assert len(pd.read_csv(out["folds"], sep="\t")) == 4
     text = out["markdown"].read_text()
-    assert "| neuropathx | 2 | **0.850±0.071**" in text
+    assert "| NeuroPathX | 2 | **0.850±0.071**" in text
     assert out["boxplot"].read_bytes()[:4] == b"\x89PNG"
 
 

@@ -23,6 +23,7 @@ STAGE_RULES = (
     "extract_imaging_features",
     "build_cohort",
     "train_neuropathx",
+    "train_gmind",
     "train_baseline",
     "evaluate_models",
     "association_report",
@@ -48,13 +49,14 @@ def test_dry_run_of_default_config_lists_every_stage(tmp_path):
     assert result.returncode == 0, result.stdout
     for rule in STAGE_RULES:
         assert rule in result.stdout, f"{rule} missing from the dry run"
-    # 3 NeuroPathX variants + 4 baselines, 1 repeat x 5 folds
+    # 3 NeuroPathX variants + SurvPATH, G-MIND, 4 baselines; 1 repeat x 5 folds
     counts = dict(
         line.split()
         for line in result.stdout.splitlines()
         if len(line.split()) == 2 and line.split()[1].isdigit()
     )
-    assert counts.get("train_neuropathx") == "15" and counts.get("train_baseline") == "20"
+    assert counts.get("train_neuropathx") == "20" and counts.get("train_baseline") == "20"
+    assert counts.get("train_gmind") == "5"
 
 
 def test_own_cohort_config_without_inputs_fails_with_a_clear_message(tmp_path):
@@ -141,7 +143,11 @@ def test_tiny_training_outputs_per_fold(tiny_run):
             assert sorted(pred.loc[pred["split"] == "test", "participant_id"]) == sorted(
                 test_ids["participant_id"]
             )
-            if model in config["models"]:
+            architecture = config["models"].get(model, {}).get("architecture", "neuropathx")
+            if architecture == "gmind":  # feature importance instead of attention
+                importance = _tsv(tiny_run, d / "feature_importance.tsv")
+                assert importance["keep_probability"].between(0, 1).all()
+            elif model in config["models"]:
                 with np.load(d / "attention.npz", allow_pickle=False) as att:
                     a = att["attention"]
                     assert a.dtype == np.float16 and a.shape[0] == len(test_ids)

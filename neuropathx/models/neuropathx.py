@@ -10,7 +10,11 @@ Where the released reference code (Wang et al., MICCAI 2025) differs from the pa
   ``Q = LeakyReLU(LeakyReLU(BN(p W_q1)) W_q2)`` and ``K = BN(I W_k)`` with no activation.
   We follow the paper / METHOD.md by default (``Q = LeakyReLU(BN(p W_q1)) W_q2``,
   ``K = BN(I W_k)``); ``reference_query_activation=True`` adds the second activation on the
-  query to reproduce the released behaviour.
+  query to reproduce the released behaviour, and ``key_activation=True`` applies it to the
+  key as the block's name intends (``K = LeakyReLU(BN(I W_k))``; no low-rank factors then,
+  the attention is computed in full).
+* ``value_init="normal"`` draws the last value weight ``W_v2`` from N(0, 1) as the released
+  code does (default: ``nn.Linear``'s initialisation).
 * Batch normalisation of queries, keys and values follows the reference: one BatchNorm per
   channel shared by all pathways (queries, statistics over batch x pathways) or all regions
   (keys and values, statistics over batch x regions). Pathway scores are z-scored per
@@ -37,6 +41,8 @@ from neuropathx.models import backend, native_kernel
 from neuropathx.models.attention_core import attention_terms, piecewise_leaky_mlp
 from neuropathx.models.losses import LOG_CLAMP
 
+VALUE_INITS = ("default", "normal")  # nn.Linear's default, or the released N(0, 1)
+
 
 @dataclass
 class NeuroPathXConfig:
@@ -54,6 +60,8 @@ class NeuroPathXConfig:
     gamma: float = 1.0
     leaky_slope: float = 0.2
     reference_query_activation: bool = False
+    key_activation: bool = False
+    value_init: str = "default"
 
     def __post_init__(self) -> None:
         for name in ("n_pathways", "n_regions", "n_measures", "d_q", "d_qk", "d_v", "hidden"):
@@ -64,6 +72,10 @@ class NeuroPathXConfig:
             raise ValueError(f"NeuroPathXConfig.dropout must be in [0, 1), got {self.dropout!r}")
         if self.softsign_c <= 0 or self.gamma <= 0:
             raise ValueError("NeuroPathXConfig.softsign_c and gamma must be positive")
+        if self.value_init not in VALUE_INITS:
+            raise ValueError(
+                f"NeuroPathXConfig.value_init must be one of {VALUE_INITS}, got {self.value_init!r}"
+            )
 
     @property
     def attention_scale(self) -> float:
@@ -101,6 +113,8 @@ class NeuroPathX(nn.Module):
         for layer in (self.query_in, self.query_out, self.key, self.value_in, self.head_hidden):
             nn.init.xavier_uniform_(layer.weight)
         nn.init.zeros_(self.head_hidden.bias)
+        if c.value_init == "normal":  # the released code's init of the last value weight
+            nn.init.normal_(self.value_out.weight)
 
     def _leaky(self, x: torch.Tensor) -> torch.Tensor:
         return F.leaky_relu(x, self.config.leaky_slope)
@@ -108,8 +122,8 @@ class NeuroPathX(nn.Module):
     def keys(self, imaging: torch.Tensor) -> torch.Tensor:
         """K = BN(I W_k), (B, R, d_qk); statistics over batch x regions (used in tests)."""
         b, r, _ = imaging.shape
-        k = self.key(imaging).reshape(b * r, -1)
-        return self.key_norm(k).view(b, r, -1)
+        k = self.key_norm(self.key(imaging).reshape(b * r, -1)).view(b, r, -1)
+        return self._leaky(k) if self.config.key_activation else k
 
     def values(self, imaging: torch.Tensor, moments: Moments | None = None) -> torch.Tensor:
         """V = LeakyReLU(BN(I W_v1)) W_v2, (B, R).
@@ -178,6 +192,9 @@ class NeuroPathX(nn.Module):
         self, genetics: torch.Tensor, imaging: torch.Tensor, moments: Moments | None = None
     ) -> torch.Tensor:
         """A = S / (|S| + c) with S = ReLU(Q Kᵀ) / (γ√P/2), shape (B, P, R)."""
+        if self.config.key_activation:  # K is no longer affine in I: no low-rank factors
+            scores = torch.bmm(self.queries(genetics), self.keys(imaging).transpose(1, 2))
+            return _softsign_attention(scores, self.softsign_k)
         qt, it = self.score_factors(genetics, imaging, moments)
         return _softsign_attention(torch.bmm(qt, it), self.softsign_k)
 
@@ -216,6 +233,14 @@ class NeuroPathX(nn.Module):
         """What the losses need, without storing A: logits (B,), row sums ``A 1_R`` (B, P)
         and the sparsity KL summed over the batch (scalar). Same parameters and random
         draws as :meth:`forward`."""
+        if self.config.key_activation:  # the factored path needs affine keys
+            logits, attention, _ = self.forward(genetics, imaging)
+            clamped = attention.clamp(eps, 1.0 - eps)
+            kl = (
+                attention * (clamped / rho).log()
+                + (1 - attention) * ((1 - clamped) / (1 - rho)).log()
+            )
+            return logits, attention.sum(-1), kl.sum()
         moments = measure_moments(imaging)
         qt, it = self.score_factors(genetics, imaging, moments)
         rows, fused, kl_sum = attention_terms(

@@ -35,6 +35,19 @@ class LossParams:
     path_metric: str = "l1"
     path_pairs: int = 0
     min_batch_for_reg: int = 2
+    # released-code switches (config/replication.yaml); defaults = METHOD.md's behaviour
+    sp_subjects: int = 0  # subjects the sparsity term is computed on (0 = all; released 2)
+    sp_scale: float = 0.5  # factor on each subject's summed KL (released 1.0)
+    sp_log_eps: float = 0.0  # 0: clamp inside the logs; released log(x + 1e-10)
+    path_scale: float = 1.0  # factor on the pathway term (released 0.1, of 1 pair)
+    skip_single_class_batches: bool = False  # released: no step on a one-class batch
+
+    @property
+    def released_style(self) -> bool:
+        """Whether any released-code loss switch is on (then the loop takes the
+        full-attention path of ``training.replication``)."""
+        switches = (self.sp_subjects, self.sp_scale, self.sp_log_eps, self.path_scale)
+        return switches != (0, 0.5, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,7 @@ class OptimParams:
     patience: int = 30
     early_stopping_metric: str = "auc"
     min_epochs: int = 10
+    standardise_genetics: bool = True  # released: raw pathway scores into the shared BN
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,7 @@ class TrainingParams:
         positive += ["batch_size", "lr", "patience"]
         problems = [f"{k} must be > 0 (got {flat[k]!r})" for k in positive if not flat[k] > 0]
         non_negative = ["lambda_sp", "lambda_path", "weight_decay", "path_pairs", "min_epochs"]
+        non_negative += ["sp_subjects", "sp_scale", "sp_log_eps", "path_scale"]
         problems += [f"{k} must be >= 0 (got {flat[k]!r})" for k in non_negative if flat[k] < 0]
         if not 0 <= self.model.dropout < 1:
             problems.append(f"dropout must be in [0, 1) (got {self.model.dropout!r})")

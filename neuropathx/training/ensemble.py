@@ -35,6 +35,8 @@ class SeedEnsemble:
     def attention_arrays(self) -> dict[str, np.ndarray]:
         """Per-seed class sums of test attention (K, P, R), test probabilities (K, n_test, in
         the order of ``participant_id``) and the seeds (K,)."""
+        if self.result.attention is None:  # a model without attention (G-MIND)
+            return {}
         labels = self.result.test_labels
         stacked = np.stack([m.attention.astype(np.float64) for m in self.members])
         test = [m.predictions[m.predictions["split"] == "test"] for m in self.members]
@@ -95,13 +97,16 @@ def average_members(members: list[FoldResult]) -> FoldResult:
         "seeds": _seed_metrics(members),
     }
     history = pd.concat([m.history.assign(seed=m.seed) for m in members], ignore_index=True)
-    attention = np.mean([m.attention.astype(np.float64) for m in members], axis=0)
+    attention = None
+    if first.attention is not None:
+        attention = np.mean([m.attention.astype(np.float64) for m in members], axis=0)
+        attention = attention.astype(np.float32)
     return replace(
         first,
         predictions=predictions,
         metrics=metrics,
         history=history[["seed", *first.history.columns]],
-        attention=attention.astype(np.float32),
+        attention=attention,
     )
 
 

@@ -7,7 +7,7 @@ import os
 import random
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -26,6 +26,7 @@ from neuropathx.models.neuropathx import NeuroPathX, NeuroPathXConfig
 from neuropathx.training.config import LossParams, TrainingParams
 from neuropathx.training.optim import FlatAdamW
 from neuropathx.training.preprocess import Standardiser, fold_masks
+from neuropathx.training.replication import keep_raw_genetics, released_loss_terms, skip_batch
 
 LOG = logging.getLogger(__name__)
 EVAL_CHUNK = 4096  # subjects per forward pass when evaluating
@@ -51,13 +52,15 @@ class FoldResult:
     predictions: pd.DataFrame  # participant_id, split, label, probability
     metrics: dict
     history: pd.DataFrame
-    attention: np.ndarray  # (n_test, P, R) float32, test subjects in cohort order
+    attention: np.ndarray | None  # (n_test, P, R) float32, test subjects in cohort order
     test_subjects: np.ndarray
     test_labels: np.ndarray
     pathways: list[str]
     regions: list[str]
     measures: list[str]
     seed: int
+    architecture: str = "neuropathx"
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # extra <name>.tsv files
 
 
 def set_seed(seed: int) -> None:
@@ -129,10 +132,22 @@ def run_epoch(
     shuffled = FoldData(*(t.index_select(0, order) for t in data))  # batches are then views
     sums = torch.zeros(4, dtype=torch.float64, device=data.labels.device)
     for part in batch_slices(n, batch_size):
+        labels = shuffled.labels[part]
+        if skip_batch(loss, labels):  # released training: no step on a one-class batch
+            continue
+        if loss.released_style:
+            terms = released_loss_terms(
+                model, shuffled.genetics[part], shuffled.imaging[part], labels, loss,
+                pos_weight=pos_weight, generator=generator,
+            )  # fmt: skip
+            optimizer.zero_grad()
+            terms.total.backward()
+            optimizer.step()
+            sums += torch.stack([t.detach() for t in terms]).double() * len(labels)
+            continue
         logits, rows, kl_sum = model.objective_terms(
             shuffled.genetics[part], shuffled.imaging[part], loss.rho
         )
-        labels = shuffled.labels[part]
         terms = loss_from_terms(
             logits,
             rows,
@@ -196,10 +211,16 @@ def evaluate(
 
 
 def prepare_fold(
-    cohort: CohortArrays, masks: dict[str, np.ndarray], device: torch.device
+    cohort: CohortArrays,
+    masks: dict[str, np.ndarray],
+    device: torch.device,
+    standardise_genetics: bool = True,
 ) -> tuple[Standardiser, dict[str, FoldData]]:
-    """Fit the standardiser on training rows and move every part to ``device``."""
+    """Fit the standardiser on training rows and move every part to ``device``
+    (``standardise_genetics=False``: raw pathway scores, as the released training)."""
     scaler = Standardiser.fit(cohort, masks["train"])
+    if not standardise_genetics:
+        scaler = keep_raw_genetics(scaler)
     parts = {}
     for part, mask in masks.items():
         genetics, imaging = scaler.transform(cohort.genetics[mask], cohort.imaging[mask])
@@ -237,14 +258,20 @@ def train_fold(
     ``roles`` holds one of "train", "val", "test" or "" (unused) per cohort subject.
     ``kernel``: how the hot loops run (``models.backend``: native, compile or eager).
     """
-    resolved = TrainingParams.from_dict(params)
+    if (params or {}).get("architecture", "neuropathx") != "neuropathx":
+        from neuropathx.training.neural import train_neural_fold  # other neural models
+
+        return train_neural_fold(cohort, roles, params, seed=seed, device=device, threads=threads)
+    resolved = TrainingParams.from_dict(
+        {k: v for k, v in (params or {}).items() if k != "architecture"}
+    )
     masks = fold_masks(cohort, roles)
     configure_speed(kernel, threads)
     dev = resolve_device(device)
     with deterministic_algorithms(dev):
         set_seed(seed)
         cohort, adjustment = adjust_fold(cohort, masks["train"])  # covariates, site: train rows
-        scaler, parts = prepare_fold(cohort, masks, dev)
+        scaler, parts = prepare_fold(cohort, masks, dev, resolved.optim.standardise_genetics)
         _log_kernel(kernel, parts["train"].genetics)
         model = build_model(cohort, resolved).to(dev)
         best_state, best_epoch, history = _fit(model, parts, resolved, seed)

@@ -48,6 +48,7 @@ def checkpoint_dict(result: FoldResult) -> dict:
         "regions": list(result.regions),
         "measures": list(result.measures),
         "seed": int(result.seed),
+        "architecture": result.architecture,
         "versions": package_versions(),
     }
 
@@ -58,7 +59,8 @@ def write_fold_outputs(
     extra_attention: dict[str, np.ndarray] | None = None,
     extra_checkpoint: dict | None = None,
 ) -> None:
-    """Write model.pt, predictions.tsv, metrics.json, history.tsv, attention.npz atomically.
+    """Write model.pt, predictions.tsv, metrics.json, history.tsv, attention.npz (models with
+    attention) and any extra tables atomically.
 
     ``extra_attention`` / ``extra_checkpoint``: more arrays for attention.npz and keys for
     model.pt (a seed ensemble's members, ``training.ensemble``)."""
@@ -69,6 +71,10 @@ def write_fold_outputs(
     write_tsv(result.predictions, out / "predictions.tsv")
     write_json(_jsonable({**result.metrics, "cpu_build": cpu_build()}), out / "metrics.json")
     write_tsv(result.history, out / "history.tsv")
+    for name, table in result.tables.items():  # e.g. G-MIND's feature_importance.tsv
+        write_tsv(table, out / f"{name}.tsv")
+    if result.attention is None:  # a model without an attention explanation (G-MIND)
+        return
     with atomic_path(out / "attention.npz") as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(
             fh,
@@ -93,7 +99,13 @@ def load_checkpoint(path: str | Path) -> tuple[NeuroPathX, dict]:
     missing = [k for k in CHECKPOINT_KEYS if not isinstance(ckpt, dict) or k not in ckpt]
     if missing:
         raise InputError(path, f"checkpoint lacks key(s) {missing}")
-    model = NeuroPathX(NeuroPathXConfig(**ckpt["model_config"]))
+    architecture = ckpt.get("architecture", "neuropathx")
+    if architecture == "neuropathx":
+        model = NeuroPathX(NeuroPathXConfig(**ckpt["model_config"]))
+    else:
+        from neuropathx.models import registry
+
+        model = registry.build(architecture, **ckpt["model_config"])
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as exc:
