@@ -110,6 +110,16 @@ def neuropathx_params(wildcards):
     return params
 
 
+def report_attention_models():
+    """Models whose attention the report reads: the reported one first, then the ablations."""
+    return list(dict.fromkeys([config["report"]["model"]] + neuropathx_models()))
+
+
+def enrichment_gmt():
+    """Gene sets for the enrichment of the top pathways (default: the cohort's GMT)."""
+    return config["report"]["enrichment_gmt"] or cohort_input("gmt")
+
+
 def training_gpus():
     """GPUs each training job asks the scheduler for (a CUDA device implies one)."""
     gpus = config["training"].get("gpus", 0)
