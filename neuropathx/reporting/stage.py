@@ -152,12 +152,14 @@ def build_association_report(
     )
     write_tsv(enrichment, outputs["enrichment"])
     enrichment_plot(enrichment, outputs["enrichment_plot"])
+    _, times_tested = np.unique(stack.subjects, return_counts=True)
     text = report_markdown(
         evaluation,
         tables,
         settings,
         n_perm,
-        len(np.unique(stack.subjects)),
+        len(times_tested),
+        int(times_tested.max()),
         truth_result,
         enrichment,
     )
