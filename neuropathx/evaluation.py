@@ -1,5 +1,6 @@
 """Cross-validated evaluation: per-fold metrics of every model, the paper-style table
-(mean ± SD over folds) and paired two-tailed t-tests against the best model."""
+(mean ± SD over folds) and corrected resampled t-tests against a reference model fixed in
+config (``neuropathx.model_comparison``)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
 
 from neuropathx.errors import InputError  # noqa: E402
 from neuropathx.io import atomic_path, write_tsv  # noqa: E402
 from neuropathx.metrics import METRIC_NAMES  # noqa: E402
+from neuropathx.model_comparison import TEST_NAME, compare_to_reference  # noqa: E402
 from neuropathx.reporting.seed_stability import seed_spread, seed_spread_markdown  # noqa: E402
 
 _FOLD_PATH = re.compile(r"(?P<model>[^/]+)/repeat(?P<repeat>\d+)/fold(?P<fold>\d+)/metrics\.json$")
@@ -51,11 +51,12 @@ def collect_fold_metrics(paths: list[str | Path]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(["model", "repeat", "fold"]).reset_index(drop=True)
 
 
-def summarise(folds: pd.DataFrame) -> pd.DataFrame:
-    """Mean, SD and paired t-test p-value against the best model, for every metric.
+def summarise(folds: pd.DataFrame, reference: str | None = None) -> pd.DataFrame:
+    """Mean, SD, and (with ``reference``) the corrected resampled t-test against it.
 
-    The best model of a metric has the highest mean; the others are compared with it on
-    the folds both have (paired, two-tailed). The best model's own p-value is NaN.
+    ``{metric}_best``: highest mean. ``{metric}_p_vs_reference``: two-sided p of the corrected
+    resampled t-test over repeats x folds against the reference (NaN for the reference);
+    ``{metric}_folds_won``: folds where the model beats the reference, "won/compared".
     """
     models = list(dict.fromkeys(folds["model"]))
     out = pd.DataFrame({"model": models})
@@ -67,41 +68,42 @@ def summarise(folds: pd.DataFrame) -> pd.DataFrame:
         best = means.idxmax()
         out[f"{metric}_mean"] = [means[m] for m in models]
         out[f"{metric}_sd"] = [sds[m] for m in models]
-        pvals = []
-        for m in models:
-            if m == best:
-                pvals.append(np.nan)
-                continue
-            pair = pd.concat([keyed.loc[m, metric], keyed.loc[best, metric]], axis=1).dropna()
-            if len(pair) < 2 or np.allclose(pair.iloc[:, 0] - pair.iloc[:, 1], 0):
-                pvals.append(np.nan)
-            else:
-                pvals.append(float(stats.ttest_rel(pair.iloc[:, 0], pair.iloc[:, 1]).pvalue))
-        out[f"{metric}_p_vs_best"] = pvals
         out[f"{metric}_best"] = [m == best for m in models]
+        if reference is not None:
+            pvals, won = compare_to_reference(folds, metric, reference)
+            out[f"{metric}_p_vs_reference"] = [pvals[m] for m in models]
+            out[f"{metric}_folds_won"] = [won[m] for m in models]
+    if reference is not None:
+        out["reference"] = [m == reference for m in models]
+        out["test"] = TEST_NAME
     return out
 
 
 def summary_markdown(summary: pd.DataFrame, alpha: float = 0.05) -> str:
-    """Paper-style table: mean ± SD; bold = best, * = significantly worse than the best."""
+    """Paper-style table: mean ± SD; bold = best mean; * = differs from the reference."""
     lines = [
-        "| model | folds | " + " | ".join(TABLE_METRICS) + " |",
-        "|---|---|" + "---|" * len(TABLE_METRICS),
+        "| model | folds | " + " | ".join(TABLE_METRICS) + " | AUC folds won |",
+        "|---|---|" + "---|" * (len(TABLE_METRICS) + 1),
     ]
+    reference = summary.loc[summary["reference"], "model"].iloc[0]
     for _, row in summary.iterrows():
         cells = []
         for m in TABLE_METRICS:
             text = f"{row[f'{m}_mean']:.3f}±{row[f'{m}_sd']:.3f}"
             if row[f"{m}_best"]:
                 text = f"**{text}**"
-            elif row[f"{m}_p_vs_best"] < alpha:
+            if row[f"{m}_p_vs_reference"] < alpha:
                 text += "*"
             cells.append(text)
-        lines.append(f"| {row['model']} | {row['n_folds']} | " + " | ".join(cells) + " |")
+        name = f"{row['model']} (reference)" if row["reference"] else row["model"]
+        lines.append(f"| {name} | {row['n_folds']} | " + " | ".join(cells)
+                     + f" | {row['auc_folds_won']} |")  # fmt: skip
     lines.append("")
     lines.append(
-        f"Mean ± SD over folds. Bold: best model; *: worse than the best (paired two-tailed "
-        f"t-test over folds, p < {alpha})."
+        f"Mean ± SD over folds. Bold: highest mean; *: differs from the reference model "
+        f"`{reference}` (fixed in config as evaluation.reference_model) at p < {alpha}, "
+        f"{TEST_NAME}, over repeats × folds. Folds won: folds where the model's AUC beats "
+        "the reference's."
     )
     return "\n".join(lines) + "\n"
 
@@ -138,9 +140,9 @@ def evaluate_models(metric_paths: list[str | Path], reference: str, outputs: dic
     folds = collect_fold_metrics(metric_paths)
     if reference not in set(folds["model"]):
         raise ValueError(
-            f"report model {reference!r} has no metrics; models: {sorted(set(folds['model']))}"
+            f"reference model {reference!r} has no metrics; models: {sorted(set(folds['model']))}"
         )
-    summary = summarise(folds)
+    summary = summarise(folds, reference)
     write_tsv(folds, outputs["folds"])
     write_tsv(summary, outputs["summary"])
     with atomic_path(outputs["markdown"]) as tmp:

@@ -262,6 +262,17 @@ def neuropathx_params(wildcards):
     return params
 
 
+def report_attention_models():
+    """Models whose attention the report reads: the reported one first, then the other
+    variants with attention (the ablations, SurvPATH) for the truth check."""
+    return list(dict.fromkeys([config["report"]["model"]] + attention_models()))
+
+
+def enrichment_gmt():
+    """Gene sets for the enrichment of the top pathways (default: the cohort's GMT)."""
+    return config["report"]["enrichment_gmt"] or cohort_input("gmt")
+
+
 def training_gpus():
     """GPUs each training job asks the scheduler for (a CUDA device implies one)."""
     gpus = config["training"].get("gpus", 0)

@@ -1,4 +1,5 @@
-# Stage 6: all folds of all models -> paper-style table with paired tests, box plots.
+# Stage 6: all folds of all models -> paper-style table with corrected resampled t-tests
+# against the reference model fixed in config, box plots.
 
 
 rule evaluate:
@@ -33,6 +34,6 @@ rule evaluate_models:
         mem_mb=2000,
         runtime=10,
     params:
-        reference=config["report"]["model"],
+        reference=config["evaluation"]["reference_model"],
     script:
         "../workflow_scripts/evaluate.py"

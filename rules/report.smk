@@ -10,10 +10,15 @@ rule report:
 
 rule association_report:
     input:
-        attention=expand("{d}/attention.npz", d=fold_dirs([config["report"]["model"]])),
+        attention=expand("{d}/attention.npz", d=fold_dirs(report_attention_models())),
         mapping="results/pathway_scores/snp_gene_pathway.tsv",
         summary="results/evaluate/summary.tsv",
         truth=demo_truth(),
+        subjects="results/cohort/subjects.tsv",
+        genetics="results/cohort/genetics.tsv",
+        imaging="results/cohort/imaging.tsv",
+        splits="results/cohort/splits.tsv",
+        gmt=enrichment_gmt(),
     output:
         patients="results/report/attention_patients.tsv",
         controls="results/report/attention_controls.tsv",
@@ -32,7 +37,15 @@ rule association_report:
             caption="../report/links.rst",
             category="6. Region-pathway associations",
         ),
+        links_all="results/report/links_all.tsv",
         truth="results/report/truth_recovery.tsv",
+        truth_check="results/report/truth_check.tsv",
+        enrichment="results/report/enrichment.tsv",
+        enrichment_plot=report(
+            "results/report/enrichment.png",
+            caption="../report/links.rst",
+            category="6. Region-pathway associations",
+        ),
         markdown="results/report/report.md",
     log:
         "results/logs/report/report.log",

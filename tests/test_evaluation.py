@@ -24,12 +24,18 @@ def _write_metrics(root, model, values):
 def test_summary_by_hand(tmp_path):
     a, b = [0.8, 0.7, 0.9, 0.85], [0.6, 0.65, 0.7, 0.5]
     paths = _write_metrics(tmp_path, "good", a) + _write_metrics(tmp_path, "weak", b)
-    summary = summarise(collect_fold_metrics(paths)).set_index("model")
+    summary = summarise(collect_fold_metrics(paths), reference="weak").set_index("model")
     assert summary.loc["good", "auc_mean"] == pytest.approx(np.mean(a))
     assert summary.loc["weak", "auc_sd"] == pytest.approx(np.std(b, ddof=1))
     assert summary.loc["good", "auc_best"] and not summary.loc["weak", "auc_best"]
-    assert np.isnan(summary.loc["good", "auc_p_vs_best"])
-    assert summary.loc["weak", "auc_p_vs_best"] == pytest.approx(stats.ttest_rel(b, a).pvalue)
+    assert np.isnan(summary.loc["weak", "auc_p_vs_reference"])
+    # Nadeau-Bengio by hand: J = 4 folds of 4-fold CV, n_test/n_train = 1/3
+    d = np.subtract(a, b)
+    t = d.mean() / np.sqrt(d.var(ddof=1) * (1 / 4 + 1 / 3))
+    assert summary.loc["good", "auc_p_vs_reference"] == pytest.approx(2 * stats.t.sf(t, 3))
+    assert summary.loc["good", "auc_p_vs_reference"] > stats.ttest_rel(a, b).pvalue
+    assert summary.loc["good", "auc_folds_won"] == "4/4"
+    assert "Nadeau" in summary.loc["good", "test"]
 
 
 def test_evaluate_writes_tables_and_plot(tmp_path):
@@ -40,7 +46,8 @@ def test_evaluate_writes_tables_and_plot(tmp_path):
     evaluate_models(paths, "neuropathx", out)
     assert len(pd.read_csv(out["folds"], sep="\t")) == 4
     text = out["markdown"].read_text()
-    assert "| NeuroPathX | 2 | **0.850±0.071**" in text
+    assert "| NeuroPathX (reference) | 2 | **0.850±0.071**" in text
+    assert "corrected resampled t-test" in text
     assert out["boxplot"].read_bytes()[:4] == b"\x89PNG"
 
 

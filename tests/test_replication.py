@@ -25,7 +25,12 @@ def replication_params(**overrides) -> dict:
     params = {**base["model"], **repl["model"]}
     training = {**base["training"], **repl["training"]}
     params.update(
-        {k: v for k, v in training.items() if k not in ("device", "threads", "gpus", "kernel")}
+        {
+            k: v
+            for k, v in training.items()
+            # execution keys, and the seed ensemble's size (training.ensemble, not train_fold)
+            if k not in ("device", "threads", "gpus", "kernel", "seeds")
+        }
     )
     params.update(overrides)
     return params

@@ -156,9 +156,16 @@ def test_tiny_training_outputs_per_fold(tiny_run):
 
 def test_tiny_report_and_provenance(tiny_run):
     links = _tsv(tiny_run, "results/report/top_links.tsv")
-    assert len(links) == 10 and links["p_perm"].between(0, 1).all()
+    assert len(links) == 10 and links["p"].between(0, 1).all()
+    assert (links["p_maxT"] >= links["p"]).all()
+    links_all = _tsv(tiny_run, "results/report/links_all.tsv")
+    assert set(links_all["contrast"]) == {"raw", "pair"}
     truth = _tsv(tiny_run, "results/report/truth_recovery.tsv")
     assert len(truth) >= 2
+    check = _tsv(tiny_run, "results/report/truth_check.tsv")
+    assert {"univariate_product", "elastic_net_interaction", "neuropathx_no_sp_pair"} <= set(
+        check["ranking"]
+    )
     report = (tiny_run / "results/report/report.md").read_text()
     assert "Recovery of the planted truth" in report
     versions = _tsv(tiny_run, "results/config/package_versions.tsv").set_index("software")

@@ -1,4 +1,4 @@
-"""Figures of the association report: attention heatmaps and a chord diagram of top links."""
+"""Figures of the association report: attention heatmaps and chord diagrams of top links."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ def _save(fig, path: str | Path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png", bbox_inches="tight")
     plt.close(fig)
+
+
+save_figure = _save
+
+
+def new_figure(size: tuple[float, float]):
+    """One-panel figure (for other reporting modules, so they need no matplotlib setup)."""
+    return plt.subplots(figsize=size)
 
 
 def attention_heatmaps(
@@ -46,13 +54,50 @@ def attention_heatmaps(
     _save(fig, path)
 
 
-def chord_diagram(links: pd.DataFrame, path, title: str = "top region-pathway links") -> None:
-    """Pathways on the left arc, regions on the right; one ribbon per link.
+def class_chord_diagrams(
+    patients: np.ndarray,
+    controls: np.ndarray,
+    difference: pd.DataFrame,
+    pathways: list[str],
+    regions: list[str],
+    top_k: int,
+    path,
+) -> None:
+    """Paper-style chords of the top_k strongest links of Ā_PAT and of Ā_ND, and of the contrast.
 
-    Ribbon width follows |difference|; red: stronger attention in patients, blue: controls.
+    ``difference``: the ranked link table of the headline contrast (columns pathway, region,
+    effect); its first top_k rows are drawn in the third panel.
     """
-    paths_ = list(dict.fromkeys(links["pathway"]))
-    regs = list(dict.fromkeys(links["region"]))
+    fig, axes = plt.subplots(1, 3, figsize=(27, 9))
+    for ax, mat, name in ((axes[0], patients, "Ā_PAT"), (axes[1], controls, "Ā_ND")):
+        top = np.argsort(-mat.ravel(), kind="stable")[:top_k]
+        j, r = np.unravel_index(top, mat.shape)
+        _draw_chord(
+            ax,
+            [pathways[i] for i in j],
+            [regions[i] for i in r],
+            mat.ravel()[top],
+            f"strongest {top_k} links of {name}",
+            signed=False,
+        )
+    head = difference.head(top_k)
+    _draw_chord(
+        axes[2],
+        head["pathway"],
+        head["region"],
+        head["effect"],
+        f"top {top_k} links of the contrast (red: patients higher)",
+        signed=True,
+    )
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _draw_chord(ax, link_pathways, link_regions, values, title: str, signed: bool) -> None:
+    link_pathways, link_regions = list(link_pathways), list(link_regions)
+    values = np.asarray(values, dtype=float)
+    paths_ = list(dict.fromkeys(link_pathways))
+    regs = list(dict.fromkeys(link_regions))
 
     def arc(names, start, stop):
         angles = np.linspace(start, stop, len(names) + 2)[1:-1]
@@ -60,22 +105,17 @@ def chord_diagram(links: pd.DataFrame, path, title: str = "top region-pathway li
 
     left = arc(paths_, np.pi * 0.6, np.pi * 1.4)
     right = arc(regs, -np.pi * 0.4, np.pi * 0.4)
-    fig, ax = plt.subplots(figsize=(9, 9))
     ax.add_patch(plt.Circle((0, 0), 1, fill=False, lw=0.5, color="grey"))
-    top = np.abs(links["difference"]).max() or 1.0
-    for _, link in links.iterrows():
-        (x0, y0, _), (x1, y1, _) = left[link["pathway"]], right[link["region"]]
-        verts = [(x0, y0), (0, 0), (x1, y1)]
-        curve = MplPath(verts, [MplPath.MOVETO, MplPath.CURVE3, MplPath.CURVE3])
-        colour = "tab:red" if link["difference"] > 0 else "tab:blue"
+    top = np.abs(values).max() if len(values) else 1.0
+    top = top or 1.0
+    for pathway, region, value in zip(link_pathways, link_regions, values, strict=True):
+        (x0, y0, _), (x1, y1, _) = left[pathway], right[region]
+        curve = MplPath(
+            [(x0, y0), (0, 0), (x1, y1)], [MplPath.MOVETO, MplPath.CURVE3, MplPath.CURVE3]
+        )
+        colour = ("tab:red" if value > 0 else "tab:blue") if signed else "tab:green"
         ax.add_patch(
-            PathPatch(
-                curve,
-                fill=False,
-                lw=0.5 + 4 * abs(link["difference"]) / top,
-                color=colour,
-                alpha=0.6,
-            )
+            PathPatch(curve, fill=False, lw=0.5 + 4 * abs(value) / top, color=colour, alpha=0.6)
         )
     for names, side in ((left, "right"), (right, "left")):
         for name, (x, y, a) in names.items():
@@ -96,4 +136,3 @@ def chord_diagram(links: pd.DataFrame, path, title: str = "top region-pathway li
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(title)
-    _save(fig, path)

@@ -59,13 +59,26 @@ def jaccard(a: set, b: set) -> float:
 
 
 def seed_link_shares(
-    attention_files: list[str | Path], links: pd.DataFrame, pathways, regions, top_k: int
+    attention_files: list[str | Path],
+    links: pd.DataFrame,
+    pathways,
+    regions,
+    top_k: int,
+    contrast: str = "raw",
 ) -> pd.Series:
     """For each row of ``links`` (pathway, region), the share of seeds in whose own top_k
-    the link is; NaN with fewer than two seeds."""
+    the link is; NaN with fewer than two seeds. ``contrast``: rank each seed's Ā_PAT − Ā_ND
+    as it is (``raw``) or double-centred (``pair``: row and column means removed)."""
     diffs = seed_differences(attention_files)
     if diffs is None or len(diffs) < 2:
         return pd.Series(np.nan, index=links.index, name="seed_stability")
+    if contrast == "pair":
+        diffs = (
+            diffs
+            - diffs.mean(axis=2, keepdims=True)
+            - diffs.mean(axis=1, keepdims=True)
+            + diffs.mean(axis=(1, 2), keepdims=True)
+        )
     counts = np.zeros(diffs.shape[1] * diffs.shape[2])
     for top in top_link_sets(diffs, top_k):
         counts[list(top)] += 1
@@ -89,7 +102,8 @@ def seed_stability_markdown(links: pd.DataFrame, top_k: int) -> str:
         f"## Seed stability of the top {top_k} links",
         "",
         f"Share of the ensemble's seeds in whose own top {top_k} each link is (each seed's",
-        "Ā_PAT − Ā_ND over the test subjects of all folds).",
+        "Ā_PAT − Ā_ND over the test subjects of all folds, double-centred when the headline",
+        "contrast is the pair-specific one).",
         "",
         "| rank | pathway | region | seed stability |",
         "|---|---|---|---|",

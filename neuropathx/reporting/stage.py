@@ -1,20 +1,37 @@
-"""The report stage: association tables, figures, truth recovery and a Markdown summary."""
+"""The report stage: association tables, figures, truth checks, enrichment and a summary.
+
+Model-agnostic: it takes named stacks of per-fold attention files (any model whose
+explanation is a pathway x region matrix per test subject); ``settings['model']`` names
+the one whose links are reported, the others enter the truth check only.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from neuropathx.io import atomic_path, read_tsv, write_tsv
-from neuropathx.reporting.attention import class_means, link_table, load_attention
-from neuropathx.reporting.plots import attention_heatmaps, chord_diagram
+from neuropathx.reporting.attention import class_means, load_attention
+from neuropathx.reporting.contrasts import CONTRASTS, contrast_table, fold_stability, score_matrix
+from neuropathx.reporting.enrichment import (
+    ENRICHMENT_COLUMNS,
+    enrich_genes,
+    enrichment_plot,
+    genes_behind,
+)
+from neuropathx.reporting.markdown import report_markdown
+from neuropathx.reporting.permutation import permutations_needed, subject_attention
+from neuropathx.reporting.plots import attention_heatmaps, class_chord_diagrams
 from neuropathx.reporting.seed_stability import seed_link_shares, seed_stability_markdown
-from neuropathx.reporting.truth import truth_recovery
+from neuropathx.reporting.truth import TRUTH_CHECK_COLUMNS, planted_pairs, planted_ranks
 
 log = logging.getLogger(__name__)
 GENES_SHOWN = 8
+ENRICHED_PATHWAYS = 5  # distinct pathways of the top headline links whose genes are tested
+LINKS_ALL_COLUMNS = ["pathway", "region", "contrast", "effect", "p", "p_maxT", "q_bh", "called"]
 
 
 def pathway_genes(mapping_tsv: str | Path) -> dict[str, str]:
@@ -32,65 +49,92 @@ def _attention_matrix(means, pathways, regions) -> pd.DataFrame:
     return frame
 
 
-def _markdown(evaluation: str | Path, links: pd.DataFrame, recovery: dict | None, settings) -> str:
-    summary = Path(evaluation).with_suffix(".md")
-    parts = ["# NeuroPathX report", ""]
-    if summary.exists():
-        parts += ["## Classification (test folds)", "", summary.read_text(), ""]
-    k = settings["top_k"]
-    parts += [
-        f"## Top {k} region-pathway links of `{settings['model']}`",
-        "",
-        "Ranked by |Ā_PAT − Ā_ND| over all test subjects; stability = share of folds in which",
-        f"the link is among the fold's top {k}; p from {settings['n_permutations']} label",
-        "permutations within folds; q = Benjamini-Hochberg.",
-        "",
-        "| rank | pathway | region | Ā_PAT − Ā_ND | stability | p | q | genes |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for _, r in links.head(k).iterrows():
-        parts.append(
-            f"| {r['rank']} | {r['pathway']} | {r['region']} | {r['difference']:+.4f} | "
-            f"{r['stability']:.2f} | {r['p_perm']:.3g} | {r['q_bh']:.3g} | {r['genes']} |"
+def link_tables(stack, settings: dict, seed: int, n_permutations: int) -> dict[str, pd.DataFrame]:
+    """Ranked table of every link for each contrast (raw, pair), with fold stability."""
+    subjects = subject_attention(stack)
+    tables = {}
+    for contrast in CONTRASTS:
+        table = contrast_table(
+            subjects,
+            stack.pathways,
+            stack.regions,
+            contrast,
+            n_permutations,
+            seed,
+            settings["alpha"],
+            settings["call_on"],
         )
-    parts.append("")
-    if recovery is not None:
-        parts += [
-            "## Recovery of the planted truth (demo)",
-            "",
-            f"{recovery['in_top_k']} of {recovery['planted']} planted region-pathway pairs are "
-            f"among the top {recovery['top_k']} links "
-            f"(chance: {recovery['expected_in_top_k']:.2f}); "
-            f"{recovery['scored']} planted pairs had their pathway scored; AUROC of "
-            f"|Ā_PAT − Ā_ND| for planted vs other links: {recovery['auroc']:.3f}.",
-            "",
+        stability = fold_stability(stack, contrast, settings["top_k"])
+        index = {
+            (p, r): (i, j)
+            for i, p in enumerate(stack.pathways)
+            for j, r in enumerate(stack.regions)
+        }
+        table["stability"] = [
+            stability[index[k]] for k in zip(table["pathway"], table["region"], strict=True)
         ]
-    parts += [
-        "Figures: `attention_heatmap.png` (class means and difference), "
-        "`top_links_chord.png` (top links).",
-        "",
-    ]
-    return "\n".join(parts)
+        tables[contrast] = table
+    return tables
+
+
+def model_rankings(attention: dict[str, list], settings: dict, seed: int) -> dict:
+    """|t| score matrices of the raw and pair contrasts of every model (no permutations)."""
+    rankings = {}
+    for name, files in attention.items():
+        stack = load_attention(files)
+        subjects = subject_attention(stack)
+        for contrast in CONTRASTS:
+            table = contrast_table(
+                subjects,
+                stack.pathways,
+                stack.regions,
+                contrast,
+                0,
+                seed,
+                settings["alpha"],
+                settings["call_on"],
+            )
+            rankings[f"{name}_{contrast}"] = score_matrix(table, stack.pathways, stack.regions)
+    return rankings
 
 
 def build_association_report(
-    attention_files: list[str | Path],
+    attention: dict[str, list[str | Path]],
     mapping: str | Path,
     evaluation: str | Path,
     truth: str | Path | None,
+    cohort: dict | None,
+    gmt: str | Path,
     outputs: dict,
     settings: dict,
     seed: int,
 ) -> None:
-    """Aggregate attention over folds, rank links, draw figures, check the planted truth."""
-    stack = load_attention(attention_files)
+    """Contrasts and their calibrated p-values, figures, truth checks and enrichment.
+
+    ``attention``: model name -> its per-fold attention files; ``cohort``: the cohort
+    stage's subjects, genetics, imaging and splits tables (for the model-free rankings of
+    the truth check; needed only with ``truth``).
+    """
+    stack = load_attention(attention[settings["model"]])
     log.info("attention of %d test subjects from %d folds", len(stack.labels), stack.n_folds)
     pat, ctl = class_means(stack)
-    links = link_table(stack, settings["n_permutations"], settings["top_k"], seed)
+    n_links = len(stack.pathways) * len(stack.regions)
+    n_perm = permutations_needed(
+        n_links, settings["alpha"], settings["n_permutations"], settings["max_permutations"]
+    )
+    log.info("%d permutations for %d links per contrast", n_perm, n_links)
+    tables = link_tables(stack, settings, seed, n_perm)
     genes = pathway_genes(mapping)
-    links["genes"] = links["pathway"].map(genes).fillna("")
-    links["seed_stability"] = seed_link_shares(
-        attention_files, links, stack.pathways, stack.regions, settings["top_k"]
+    for table in tables.values():
+        table["genes"] = table["pathway"].map(genes).fillna("")
+    headline = tables[settings["headline"]]
+    headline["seed_stability"] = seed_link_shares(
+        attention[settings["model"]],
+        headline,
+        stack.pathways,
+        stack.regions,
+        settings["top_k"],
+        contrast=settings["headline"],
     )
     write_tsv(
         _attention_matrix(pat, stack.pathways, stack.regions), outputs["patients"], index=True
@@ -98,19 +142,58 @@ def build_association_report(
     write_tsv(
         _attention_matrix(ctl, stack.pathways, stack.regions), outputs["controls"], index=True
     )
-    write_tsv(links.head(settings["top_k"]), outputs["links"])
+    write_tsv(headline.head(settings["top_k"]), outputs["links"])
+    links_all = pd.concat([tables[c] for c in CONTRASTS], ignore_index=True)
+    write_tsv(links_all[LINKS_ALL_COLUMNS], outputs["links_all"])
     attention_heatmaps(pat, ctl, stack.pathways, stack.regions, outputs["heatmap"])
-    chord_diagram(links.head(settings["top_k"]), outputs["chord"])
-    recovery = None
-    if truth:
-        table, recovery = truth_recovery(links, truth, settings["top_k"])
-        log.info("truth recovery: %s", recovery)
-        write_tsv(table, outputs["truth"])
-    else:
+    class_chord_diagrams(
+        pat, ctl, headline, stack.pathways, stack.regions, settings["top_k"], outputs["chord"]
+    )
+    truth_result = _truth_outputs(
+        attention, truth, cohort, headline, stack, outputs, settings, seed
+    )
+    top_pathways = list(dict.fromkeys(headline["pathway"]))[:ENRICHED_PATHWAYS]
+    query, background = genes_behind(mapping, top_pathways)
+    enrichment = (
+        enrich_genes(query, background, gmt, top_pathways)
+        if len(query)
+        else pd.DataFrame(columns=ENRICHMENT_COLUMNS)
+    )
+    write_tsv(enrichment, outputs["enrichment"])
+    enrichment_plot(enrichment, outputs["enrichment_plot"])
+    _, times_tested = np.unique(stack.subjects, return_counts=True)
+    text = report_markdown(
+        evaluation,
+        tables,
+        settings,
+        n_perm,
+        len(times_tested),
+        int(times_tested.max()),
+        truth_result,
+        enrichment,
+    )
+    with atomic_path(outputs["markdown"]) as tmp:
+        tmp.write_text(text + "\n" + seed_stability_markdown(headline, settings["top_k"]))
+
+
+def _truth_outputs(attention, truth, cohort, headline, stack, outputs, settings, seed):
+    """truth_recovery.tsv and truth_check.tsv (header only without a planted truth)."""
+    if not truth:
         write_tsv(
             pd.DataFrame(columns=["pathway", "region", "effect", "scored", "rank"]),
             outputs["truth"],
         )
-    with atomic_path(outputs["markdown"]) as tmp:
-        text = _markdown(evaluation, links, recovery, settings)
-        tmp.write_text(text + "\n" + seed_stability_markdown(links, settings["top_k"]))
+        write_tsv(pd.DataFrame(columns=TRUTH_CHECK_COLUMNS), outputs["truth_check"])
+        return None
+    from neuropathx.reporting.model_free import model_free_rankings
+    from neuropathx.reporting.truth import truth_check
+
+    pairs = planted_pairs(truth)
+    table, recovery = planted_ranks(pairs, headline, settings["top_k"])
+    log.info("truth recovery: %s", recovery)
+    write_tsv(table, outputs["truth"])
+    rankings = model_rankings(attention, settings, seed)
+    rankings.update(model_free_rankings(cohort, stack.pathways, stack.regions, seed))
+    check = truth_check(rankings, pairs, stack.pathways, stack.regions)
+    write_tsv(check, outputs["truth_check"])
+    return check, recovery
