@@ -48,7 +48,7 @@ def main() -> None:
         total = round(time.perf_counter() - start, 1)
         size = subprocess.run(["du", "-sm", str(root)], capture_output=True, text=True)
         megabytes = int(size.stdout.split()[0])
-    print(json.dumps({"envs": len(envs), "build_seconds": total, "megabytes": megabytes}))
+        print(json.dumps({"envs": len(envs), "build_seconds": total, "megabytes": megabytes}))
 
 
 if __name__ == "__main__":

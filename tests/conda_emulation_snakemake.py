@@ -14,6 +14,7 @@ Two things differ from a plain run, both patched on Snakemake's PythonScript cla
    ``sys.path`` and forget every non-Snakemake module loaded from them, so the script sees
    only its env (and the folder Snakemake adds for local imports, workflow_scripts/).
 
+(NEUROPATHX_EMULATION_HOST_FALLBACK=1 keeps Snakemake's fallback, to show what it hides.)
 A script that imports a package its env lacks fails with ModuleNotFoundError; the wrapper
 turns that into a message naming the rule, the script, the package and the env file, and
 appends it to ``conda_emulation_failures.txt`` in the working directory.
@@ -85,6 +86,8 @@ _get_preamble = snakemake.script.PythonScript.get_preamble
 
 def get_preamble(self):
     _, prefix = _env_of(self.rulename)
+    if os.environ.get("NEUROPATHX_EMULATION_HOST_FALLBACK") == "1":  # Snakemake's own behaviour
+        return _get_preamble(self)
     return _get_preamble(self) + _guard(prefix)
 
 

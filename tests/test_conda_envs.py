@@ -140,6 +140,21 @@ def test_a_package_missing_from_the_env_fails_and_is_named(tmp_path, emulated_en
     assert "ModuleNotFoundError: No module named 'torch'" in result.stdout
 
 
+def test_without_the_guard_snakemake_hides_the_missing_package(
+    tmp_path, emulated_envs, monkeypatch
+):
+    """Why the emulation removes the preamble's host paths: with them, the planted import is
+    quietly served from the launching virtualenv and the job succeeds."""
+    work, envs = _workflow_copy(tmp_path, emulated_envs)
+    _plant_import(work / "workflow_scripts" / "demo_cohort.py", "torch")
+    monkeypatch.setenv("NEUROPATHX_EMULATION_HOST_FALLBACK", "1")
+    result = _run_emulated(
+        work, envs, "demo_cohort", "--cores", "1", "--configfile", "config/tiny.yaml"
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert _failures(work) == ""
+
+
 def test_scripts_import_the_checkout_first():
     """The path set-up is each script's first import, so no sorter can put the library first."""
     for script in SCRIPTS:
