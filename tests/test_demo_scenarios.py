@@ -202,3 +202,23 @@ def test_mixed_has_both():
     rec = pair_recovery(t)
     assert rec["interaction"]["auroc_all"] > 0.95
     assert rec["univariate_product"]["auroc_all"] < 0.8  # misses the coupled pairs
+
+
+@pytest.mark.parametrize("scenario", ["null", "additive"])
+def test_report_truth_recovery_accepts_a_truth_without_pairs(scenario, tmp_path, rng):
+    """The report stage reads truth.tsv; with no planted pair it lists none (no crash)."""
+    from neuropathx.io import write_tsv
+    from neuropathx.reporting.truth import truth_recovery
+
+    write_tsv(plan_effects(scenario, PATHWAYS, REGIONS, rng), tmp_path / "truth.tsv")
+    links = pd.DataFrame(
+        {
+            "pathway": ["P1"],
+            "region": ["lh_insula"],
+            "rank": [1],
+            "difference": [0.1],
+            "p_perm": [0.5],
+        }
+    )
+    table, summary = truth_recovery(links, tmp_path / "truth.tsv", 10)
+    assert table.empty and summary["planted"] == 0 and np.isnan(summary["auroc"])

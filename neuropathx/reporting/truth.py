@@ -50,8 +50,21 @@ def truth_recovery(
                     "in_top_k": False,
                 }
             )
-    table = pd.DataFrame(rows)
-    scored = table[table["scored"]]
+    # columns named: a scenario without planted pairs (null, additive) gives an empty table
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "pathway",
+            "region",
+            "effect",
+            "scored",
+            "rank",
+            "difference",
+            "p_perm",
+            "in_top_k",
+        ],
+    )
+    scored = table[table["scored"].astype(bool)]
     n_links = len(links)
     planted = links.set_index(["pathway", "region"]).index.isin(
         list(map(tuple, scored[["pathway", "region"]].to_numpy()))
