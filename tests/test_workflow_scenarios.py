@@ -25,7 +25,7 @@ def test_scenario_runs_to_the_cohort_with_its_truth(scenario, tmp_path):
     # quoted: YAML reads a bare null as None (the schema and simulator accept that too)
     (work / "scenario.yaml").write_text(f"demo: {{scenario: '{scenario}'}}\n")
     result = run_snakemake(
-        work, "--cores", "2", "--configfile", "config/tiny.yaml", "scenario.yaml", "cohort"
+        work, "cohort", "--cores", "2", "--configfile", "config/tiny.yaml", "scenario.yaml"
     )
     assert result.returncode == 0, result.stdout[-5000:]
     truth = pd.read_csv(work / "results/demo/truth_aparc.tsv", sep="\t", keep_default_na=False)
@@ -45,7 +45,7 @@ def test_bare_yaml_null_means_the_null_scenario(tmp_path):
     work = copy_workflow(tmp_path / "wf")
     (work / "scenario.yaml").write_text("demo: {scenario: null, confounders: {enabled: false}}\n")
     result = run_snakemake(
-        work, "--cores", "1", "--configfile", "config/tiny.yaml", "scenario.yaml", "demo_cohort"
+        work, "demo_cohort", "--cores", "1", "--configfile", "config/tiny.yaml", "scenario.yaml"
     )
     assert result.returncode == 0, result.stdout[-5000:]
     truth = pd.read_csv(work / "results/demo/truth.tsv", sep="\t")
