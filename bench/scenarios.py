@@ -118,9 +118,11 @@ def called_share(run_dir: Path) -> dict[str, dict[str, float]]:
     return out
 
 
-def collect_run(run_dir: Path, scenario: str) -> dict:
-    """Every figure of one finished run."""
+def collect_run(run_dir: Path, scenario: str, auc_only: bool = False) -> dict:
+    """Every figure of one finished run (only the model AUCs with ``auc_only``)."""
     out = {"auc": model_aucs(run_dir)}
+    if auc_only:
+        return out
     if scenario != "null":
         out["recovery"] = truth_recovery(run_dir)
     else:
@@ -205,6 +207,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/neuropathx-bench-scenarios"))
     ap.add_argument("--dry-run", action="store_true", help="print the runs, run nothing")
     ap.add_argument("--collect", action="store_true", help="only read runs already in workdir")
+    ap.add_argument(
+        "--auc-only", action="store_true", help="read only fold_metrics.tsv (no report tables)"
+    )
     args = ap.parse_args(argv)
     extra = parse_set(args.set)
     plan = [
@@ -223,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
         if not args.collect:
             seconds.append(run_one(run_dir, override, args.cores))
             print(f"# {run_dir.name}: {seconds[-1]:.0f} s", file=sys.stderr)
-        runs[sc].append(collect_run(run_dir, sc))
+        runs[sc].append(collect_run(run_dir, sc, args.auc_only))
     summary = aggregate(runs)
     print(format_table(summary))
     meta = {"subjects": args.subjects, "seeds": args.seeds, "cores": args.cores, "set": extra}

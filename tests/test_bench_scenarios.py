@@ -83,6 +83,7 @@ def test_missing_report_table_names_the_file_and_its_producer(tmp_path):
     run = tmp_path / "run"
     _fake_run(run, {"neuropathx": 0.7}, 0.9, [False], [0.5])
     (run / bench.TRUTH_CHECK).unlink()
+    assert bench.collect_run(run, "coupling", auc_only=True) == {"auc": {"neuropathx": 0.7}}
     with pytest.raises(bench.MissingOutput, match="truth_check.tsv is missing.*issue 13"):
         bench.collect_run(run, "coupling")
     write_tsv(pd.DataFrame({"ranking": ["x"]}), run / bench.TRUTH_CHECK)

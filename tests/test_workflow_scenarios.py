@@ -36,7 +36,7 @@ def test_scenario_runs_to_the_cohort_with_its_truth(scenario, tmp_path):
     assert set(truth["region"]) - {""} <= regions
     genetics = pd.read_csv(work / "results/cohort/genetics.tsv", sep="\t")
     subjects = pd.read_csv(work / "results/cohort/subjects.tsv", sep="\t")
-    assert len(genetics) == len(imaging) == len(subjects) > 100
+    assert len(genetics) == len(imaging) == len(subjects) > 60
     conf = pd.read_csv(work / "results/demo/confounders.tsv", sep="\t")
     assert conf.set_index("key").loc["age_dx", "effect"] == 0.3
 
