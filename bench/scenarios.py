@@ -132,7 +132,8 @@ def collect_run(run_dir: Path, scenario: str, auc_only: bool = False) -> dict:
 
 def _mean_sd(values: list[float]) -> dict[str, float]:
     s = pd.Series(values, dtype=float)
-    return {"mean": round(float(s.mean()), 4), "sd": round(float(s.std(ddof=1)), 4), "n": len(s)}
+    sd = round(float(s.std(ddof=1)), 4) if len(s) > 1 else None  # JSON has no NaN
+    return {"mean": round(float(s.mean()), 4), "sd": sd, "n": len(s)}
 
 
 def aggregate(runs: dict[str, list[dict]]) -> dict:
@@ -165,7 +166,8 @@ def format_table(summary: dict) -> str:
     lines = [f"{'scenario':9s} {'figure':48s} {'mean':>7s} {'sd':>7s} {'n':>3s}"]
 
     def add(scenario: str, name: str, v: dict) -> None:
-        lines.append(f"{scenario:9s} {name:48s} {v['mean']:7.3f} {v['sd']:7.3f} {v['n']:3d}")
+        sd = "" if v["sd"] is None else f"{v['sd']:7.3f}"
+        lines.append(f"{scenario:9s} {name:48s} {v['mean']:7.3f} {sd:>7s} {v['n']:3d}")
 
     for scenario, block in summary.items():
         for m, v in block.get("auc", {}).items():

@@ -77,6 +77,9 @@ def test_aggregate_mean_and_sd_over_seeds(tmp_path):
     assert "recovery" not in summary["null"]
     table = bench.format_table(summary)
     assert "AUC neuropathx" in table and "share called raw" in table
+    one = bench.aggregate({"mixed": runs["coupling"][:1]})
+    assert one["mixed"]["auc"]["cca"] == {"mean": 0.6, "sd": None, "n": 1}
+    json.loads(json.dumps(one), parse_constant=pytest.fail)  # strict JSON, no NaN
 
 
 def test_missing_report_table_names_the_file_and_its_producer(tmp_path):

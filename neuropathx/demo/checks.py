@@ -186,6 +186,10 @@ def scenario_figures(scenario: str, n: int, seed: int, confounders: dict | None 
     }
 
 
+def _rounded(x: float) -> float | None:
+    return None if np.isnan(x) else round(float(x), 3)  # JSON has no NaN
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print mean +- SD of every figure per scenario over seeds; last line one JSON object."""
     import argparse
@@ -203,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
             [scenario_figures(scenario, args.subjects, s, conf) for s in range(args.seeds)]
         )
         result[scenario] = {
-            c: {"mean": round(float(runs[c].mean()), 3), "sd": round(float(runs[c].std()), 3)}
+            c: {"mean": _rounded(runs[c].mean()), "sd": _rounded(runs[c].std())}
             for c in runs.columns
         }
         for c in runs.columns:
