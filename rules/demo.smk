@@ -9,6 +9,7 @@ rule demo_cohort:
         gmt=f"{DEMO}/pathways.gmt",
         participants=f"{DEMO}/participants.tsv",
         truth=expand(f"{DEMO}/truth_{{parc}}.tsv", parc=config["demo"]["parcellations"]),
+        confounders=f"{DEMO}/confounders.tsv",
         subjects_dir=directory(f"{DEMO}/freesurfer"),
         manifest=f"{DEMO}/demo_manifest.json",
     log:

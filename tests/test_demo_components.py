@@ -14,7 +14,7 @@ from neuropathx.demo.annotation import simulate_genes
 from neuropathx.demo.architecture import latent_sanity_auc, liability, pathway_burdens
 from neuropathx.demo.freesurfer_stats import STATS_COLUMNS, simulate_regional_measures
 from neuropathx.demo.plink_files import pack_bed, write_plink1
-from neuropathx.demo.simulate import _plant_imaging
+from neuropathx.demo.scenarios import plant_regional_effects
 from neuropathx.demo.sumstats import gwas_ols
 
 
@@ -91,9 +91,8 @@ def test_simulated_genes_have_realistic_sizes(rng):
 
 
 def test_write_aparc_stats_round_trip_and_errors(tmp_path, rng):
-    values = simulate_regional_measures(
-        "aparc", "lh", np.array([1.5e6]), np.array([60.0]), np.array([0]), rng
-    )[0]
+    one = pd.DataFrame({"eTIV": [1.5e6], "age": [60.0], "sex": ["F"], "site_index": [0]})
+    values = simulate_regional_measures("aparc", "lh", one, rng)[0]
     from neuropathx.demo.atlases import region_names
 
     table = pd.DataFrame(values, columns=STATS_COLUMNS, index=pd.Index(region_names("aparc")))
@@ -134,19 +133,18 @@ def test_planted_latent_variables_are_learnable(rng):
     np.testing.assert_allclose(g.mean(0), 0, atol=1e-9)
     liab = liability(g, np.ones(4), 0.35, rng)
     patients = liab >= np.quantile(liab, 0.55)
-    values = {
-        h: simulate_regional_measures(
-            "aparc",
-            h,
-            rng.normal(1.5e6, 1.3e5, n),
-            rng.normal(62, 9, n),
-            rng.integers(0, 3, n),
-            rng,
-        )
-        for h in ("lh", "rh")
-    }
+    cov = pd.DataFrame(
+        {
+            "eTIV": rng.normal(1.5e6, 1.3e5, n),
+            "age": rng.normal(62, 9, n),
+            "sex": rng.choice(["M", "F"], n),
+            "site_index": rng.integers(0, 3, n),
+        }
+    )
+    values = {h: simulate_regional_measures("aparc", h, cov, rng) for h in ("lh", "rh")}
     truth = pd.DataFrame(
         {
+            "kind": "pair",
             "pathway": ["P1", "P1", "P2", "P2", "P3", "P3", "P4", "P4"],
             "region": [
                 "lh_superiorfrontal",
@@ -164,7 +162,9 @@ def test_planted_latent_variables_are_learnable(rng):
     )
     from neuropathx.demo.atlases import region_names
 
-    planted = _plant_imaging(values, truth, region_names("aparc"), g, pathways, patients)
+    planted = plant_regional_effects(
+        values, truth, region_names("aparc"), STATS_COLUMNS, g, pathways, patients
+    )
     pair = np.array([pathways.index(p) for p in truth["pathway"]])
     y = patients.astype(int)
     auc = latent_sanity_auc(g, planted, pair, y)

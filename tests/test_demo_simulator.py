@@ -68,6 +68,7 @@ def test_all_outputs_written(demo):
         "participants.tsv",
         "truth.tsv",
         "truth_aparc.tsv",
+        "confounders.tsv",
         "injected_qc_problems.tsv",
         "demo_manifest.json",
         "causal_snps.tsv",
@@ -249,26 +250,50 @@ def test_freesurfer_stats_layout(demo):
 
 
 def test_truth_refers_to_existing_pathways_and_regions(demo):
-    truth = pd.read_csv(demo / "truth.tsv", sep="\t")
-    assert list(truth.columns) == ["pathway", "region", "measure", "effect"]
+    """The default (mixed) scenario: one additive pathway with a pair, one coupled pathway."""
+    truth = pd.read_csv(demo / "truth.tsv", sep="\t", keep_default_na=False)
+    assert list(truth.columns) == ["kind", "pathway", "region", "measure", "effect"]
     pathways = {ln.split("\t")[0] for ln in (demo / "pathways.gmt").read_text().splitlines()}
     regions = {f"{h}_{r}" for h in ("lh", "rh") for r in region_names("aparc")}
-    assert set(truth["pathway"]) <= pathways and set(truth["region"]) <= regions
-    assert truth["region"].is_unique
-    assert set(truth["measure"]) <= {"ThickAvg", "GrayVol", "SurfArea"}
-    assert truth["effect"].between(-1.0, -0.5).all()
+    kinds = truth.groupby("kind")
+    assert set(kinds.groups) == {"additive_pathway", "additive_region", "coupling", "pair"}
+    with_region = truth[truth["kind"] != "additive_pathway"]
+    assert set(with_region["region"]) <= regions and with_region["region"].is_unique
+    assert set(with_region["measure"]) <= {"ThickAvg", "GrayVol", "SurfArea"}
+    assert (truth.loc[truth["kind"] == "additive_pathway", ["region", "measure"]] == "").all().all()
+    assert (truth.loc[truth["kind"] == "additive_region", "pathway"] == "").all()
+    assert kinds.get_group("pair")["effect"].between(-1.0, -0.5).all()
+    assert kinds.get_group("coupling")["effect"].between(0.5, 0.8).all()
+    assert kinds.get_group("additive_region")["effect"].between(-0.6, -0.3).all()
+    assert (kinds.get_group("additive_pathway")["effect"] > 0).all()
     manifest = json.loads((demo / "demo_manifest.json").read_text())
-    assert set(truth["pathway"]) == set(manifest["causal_pathways"])
+    named = set(truth["pathway"]) - {""}
+    assert named <= pathways and named == set(manifest["causal_pathways"])
     assert manifest["counts"]["subjects"] == 60 and manifest["parameters"]["seed"] == 7
+    assert manifest["parameters"]["scenario"] == "mixed"
+    coupled = set(kinds.get_group("coupling")["pathway"])
+    assert not coupled & set(kinds.get_group("additive_pathway")["pathway"])
+
+
+def test_confounders_table_lists_the_sizes_in_force(demo, tmp_path):
+    conf = pd.read_csv(demo / "confounders.tsv", sep="\t", keep_default_na=False)
+    assert list(conf.columns) == ["covariate", "affects", "measure", "key", "effect", "unit"]
+    assert dict(zip(conf["key"], conf["effect"], strict=True))["age_dx"] == 0.3
+    small = dict(TINY, n_subjects=30, n_discovery=100, n_chromosomes=1, seed=3)
+    simulate_demo_cohort(tmp_path, confounders={"enabled": False}, **small)
+    off = pd.read_csv(tmp_path / "confounders.tsv", sep="\t")
+    assert (off["effect"] == 0).all()
+    with pytest.raises(ValueError, match="unknown key"):
+        simulate_demo_cohort(tmp_path / "x", confounders={"age": 1.0}, **small)
 
 
 def test_planted_shift_is_visible_in_patients(demo):
-    """Patients' planted measure correlates with their burden; controls' does not."""
-    truth = pd.read_csv(demo / "truth.tsv", sep="\t")
+    """Patients' pair measure correlates with their burden (negative effect)."""
+    truth = pd.read_csv(demo / "truth.tsv", sep="\t", keep_default_na=False)
     latent = pd.read_csv(demo / "planted_latent.tsv", sep="\t")
     part = pd.read_csv(demo / "participants.tsv", sep="\t")
     patient = (part["diagnosis"] == "patient").to_numpy()
-    row = truth.iloc[np.argmin(truth["effect"])]
+    row = truth[truth["kind"] == "pair"].iloc[0]
     hemi, region = row["region"].split("_", 1)
     vals = np.array(
         [
@@ -302,7 +327,12 @@ def test_destrieux_and_bad_parcellation(tmp_path):
     )
     assert list(table["StructName"]) == names
     assert "# AnnotationFile ../label/rh.aparc.a2009s.annot" in comments
-    truth = pd.read_csv(tmp_path / "truth_aparc.a2009s.tsv", sep="\t")
-    assert set(truth["region"]) <= {f"{h}_{r}" for h in ("lh", "rh") for r in names}
+    truth = pd.read_csv(tmp_path / "truth_aparc.a2009s.tsv", sep="\t", keep_default_na=False)
+    assert set(truth["region"]) - {""} <= {f"{h}_{r}" for h in ("lh", "rh") for r in names}
+    first = pd.read_csv(tmp_path / "truth_aparc.tsv", sep="\t", keep_default_na=False)
+    additive = first[first["kind"] == "additive_pathway"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        additive, truth[truth["kind"] == "additive_pathway"].reset_index(drop=True)
+    )
     with pytest.raises(ValueError, match="parcellations"):
         simulate_demo_cohort(tmp_path / "x", parcellations=("BN_Atlas",), **small)

@@ -1,12 +1,9 @@
-"""The planted science: causal pathway SNPs, burdens, liability and region-pathway effects."""
+"""The planted genetics: causal pathway SNPs, burdens, liability; a check of the planted signal."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-TRUTH_MEASURES = ("ThickAvg", "GrayVol", "SurfArea")
-_MEASURE_PROBS = (0.5, 0.25, 0.25)
 
 
 def snps_in_genes(snps: pd.DataFrame, genes: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -85,45 +82,24 @@ def liability(
     return genetic + rng.normal(0.0, np.sqrt(1.0 - heritability), size=len(genetic))
 
 
-def plant_region_pathway_pairs(
-    causal_pathways: list[str],
-    regions: list[str],
-    rng: np.random.Generator,
-    effect_range: tuple[float, float] = (0.5, 1.0),
-) -> pd.DataFrame:
-    """For each causal pathway 2-3 distinct regions, a measure each, a negative effect (SD/SD).
-
-    Region names carry the hemisphere prefix (``lh_superiorfrontal``).
-    """
-    n_pairs = [int(rng.integers(2, 4)) for _ in causal_pathways]
-    picked = rng.choice(len(regions), size=sum(n_pairs), replace=False)
-    measures = rng.choice(len(TRUTH_MEASURES), size=len(picked), p=_MEASURE_PROBS)
-    effects = -rng.uniform(*effect_range, size=len(picked))
-    pathway_col = np.repeat(causal_pathways, n_pairs)
-    return pd.DataFrame(
-        {
-            "pathway": pathway_col,
-            "region": [regions[i] for i in picked],
-            "measure": [TRUTH_MEASURES[m] for m in measures],
-            "effect": np.round(effects, 3),
-        }
-    )
-
-
 def latent_sanity_auc(
     burdens: np.ndarray, planted: np.ndarray, pair_pathway: np.ndarray, diagnosis: np.ndarray
 ) -> float:
     """5-fold CV AUC of a logistic regression on the planted latent variables.
 
-    Features: the true burdens, the observed planted region measures (z-scored) and their
-    products with the burden of their pathway (the region-pathway interaction).
+    Features: the true burdens, the observed planted region measures (z-scored) and, for
+    region effects tied to a pathway (``pair_pathway`` >= 0), their products with that
+    pathway's burden (the region-pathway interaction). ``pair_pathway`` is -1 for a
+    region effect without pathway.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    z = (planted - planted.mean(0)) / planted.std(0)
-    x = np.column_stack([burdens, z, z * burdens[:, pair_pathway]])
+    sd = planted.std(0)
+    z = (planted - planted.mean(0)) / np.where(sd > 0, sd, 1.0)
+    tied = np.flatnonzero(pair_pathway >= 0)
+    x = np.column_stack([burdens, z, z[:, tied] * burdens[:, pair_pathway[tied]]])
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
     prob = cross_val_predict(
         LogisticRegression(max_iter=1000), x, diagnosis, cv=folds, method="predict_proba"

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from neuropathx.demo.atlases import typical_regional_values
+from neuropathx.demo.scenarios import Confounders
 from neuropathx.io import atomic_path, check_subject_id
 
 STATS_COLUMNS = [
@@ -171,18 +172,22 @@ def stats_text(
 def simulate_regional_measures(
     parcellation: str,
     hemi: str,
-    etiv: np.ndarray,
-    age: np.ndarray,
-    site: np.ndarray,
+    covariates: pd.DataFrame,
     rng: np.random.Generator,
+    confounders: Confounders | None = None,
 ) -> np.ndarray:
     """Regional stats of one hemisphere for n subjects: (n, regions, 9 STATS_COLUMNS).
 
-    Area and volume scale with head size (eTIV), thickness thins with age (~0.25%/year
-    after 50), each site shifts thickness a little, and regions vary around typical means.
+    ``covariates`` has eTIV, age, sex (M/F) and site_index. With the ``confounders`` (see
+    :class:`~neuropathx.demo.scenarios.Confounders`; default sizes when None) area and
+    volume scale with head size, thickness thins with age, is thicker in women, and each
+    site scales thickness and area a little; regions vary around typical means. The same
+    random numbers are drawn whatever the effect sizes, so a run without confounders
+    differs from one with them only by their effects.
     """
+    conf = Confounders() if confounders is None else confounders
     typical = typical_regional_values(parcellation)
-    n, n_regions = len(etiv), len(typical)
+    n, n_regions = len(covariates), len(typical)
     t = {c: typical[c].to_numpy(float)[None, :] for c in typical.columns}
     if hemi == "rh":  # small, real asymmetries: right slightly larger area, thicker
         t["SurfArea"] = t["SurfArea"] * 1.01
@@ -191,12 +196,17 @@ def simulate_regional_measures(
     def noise(sd: float) -> np.ndarray:
         return rng.normal(0.0, sd, size=(n, n_regions))
 
-    head = (np.asarray(etiv, float) / 1.5e6)[:, None]
-    site_offset = rng.normal(0.0, 0.02, size=int(np.max(site)) + 1)[np.asarray(site)][:, None]
+    site = covariates["site_index"].to_numpy()
+    age = covariates["age"].to_numpy(float)[:, None]
+    female = (covariates["sex"].to_numpy() == "F")[:, None]
+    head = (covariates["eTIV"].to_numpy(float) / 1.5e6)[:, None] ** conf.size("etiv_area_exponent")
+    site_z = rng.normal(0.0, 1.0, size=(2, int(np.max(site)) + 1))[:, site][..., None]
+    site_thick, site_area = 1 + conf.size("site_sd") * site_z
     global_thick = rng.normal(0.0, 0.04, size=(n, 1))
-    ageing = 1.0 - 0.0025 * np.clip(np.asarray(age, float) - 50.0, 0, None)[:, None]
-    thick = t["ThickAvg"] * (1 + global_thick + site_offset + noise(0.06)) * ageing
-    area = t["SurfArea"] * head**0.8 * np.exp(noise(0.10))
+    ageing = 1.0 - conf.size("age_thinning") * np.clip(age - 50.0, 0, None)
+    sex = 1.0 + conf.size("sex_thickness") * female
+    thick = t["ThickAvg"] * (1 + global_thick + noise(0.06)) * site_thick * ageing * sex
+    area = t["SurfArea"] * head * site_area * np.exp(noise(0.10))
     vol = t["GrayVol"] * (area / t["SurfArea"]) * (thick / t["ThickAvg"]) * np.exp(noise(0.04))
     out = np.empty((n, n_regions, len(STATS_COLUMNS)))
     out[..., 0] = np.round(area * 1.45 * np.exp(noise(0.02)))

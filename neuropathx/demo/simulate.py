@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import msprime
@@ -20,6 +21,13 @@ from neuropathx.demo.freesurfer_stats import (
 )
 from neuropathx.demo.genomes import is_strand_ambiguous, simulate_genomes
 from neuropathx.demo.plink_files import write_plink1
+from neuropathx.demo.scenarios import (
+    PAIR_KINDS,
+    Confounders,
+    diagnose,
+    plan_effects,
+    plant_regional_effects,
+)
 from neuropathx.io import write_json, write_tsv
 
 log = logging.getLogger(__name__)
@@ -43,30 +51,6 @@ def _covariates(n: int, rng: np.random.Generator) -> pd.DataFrame:
             "eTIV": etiv,
         }
     )
-
-
-def _plant_imaging(
-    values: dict[str, np.ndarray],
-    truth: pd.DataFrame,
-    regions: list[str],
-    burdens: np.ndarray,
-    causal_pathways: list[str],
-    patients: np.ndarray,
-) -> np.ndarray:
-    """Shift, in patients only, each planted region measure by effect x burden x its SD.
-
-    Returns the (n, pairs) observed planted measures (for the latent sanity check).
-    """
-    out = np.empty((burdens.shape[0], len(truth)))
-    for k, row in enumerate(truth.itertuples(index=False)):
-        hemi, region = row.region.split("_", 1)
-        r, m = regions.index(region), STATS_COLUMNS.index(row.measure)
-        col = values[hemi][:, r, m]
-        g = burdens[:, causal_pathways.index(row.pathway)]
-        shifted = col + patients * row.effect * g * col.std()
-        values[hemi][:, r, m] = np.maximum(shifted, 0.05 * col.mean())
-        out[:, k] = values[hemi][:, r, m]
-    return out
 
 
 def _write_freesurfer(
@@ -106,7 +90,12 @@ def simulate_demo_cohort(
     n_causal_pathways: int = 4,
     parcellations: tuple[str, ...] = ("aparc",),
     seed: int = 42,
+    scenario: str = "mixed",
     heritability: float = 0.35,
+    n_additive_regions: int = 4,
+    region_effect: tuple[float, float] = (0.3, 0.6),
+    coupling_effect: tuple[float, float] = (0.5, 0.8),
+    confounders: dict | None = None,
     patient_fraction: float = 0.45,
     effect_range: tuple[float, float] = (0.5, 1.0),
     max_snps: int = 30_000,
@@ -115,13 +104,23 @@ def simulate_demo_cohort(
     n_absent: int = 10,
     n_mismatch: int = 10,
 ) -> None:
-    """Simulate the demo cohort with planted region-pathway ground truth into ``out_dir``.
+    """Simulate the demo cohort with planted ground truth into ``out_dir``.
+
+    ``scenario`` (null, additive, coupling, mixed) decides what is planted; the generative
+    models are in :mod:`neuropathx.demo.scenarios`. ``heritability`` is the liability
+    variance of the causal pathways (target diagnosis when they are additive, and always
+    the discovery GWAS trait); ``region_effect`` / ``coupling_effect`` / ``effect_range``
+    are the |effect| ranges (SD units) of additive_region, coupling and pair effects;
+    ``confounders`` the ``demo.confounders`` mapping (:class:`Confounders`).
 
     Writes genotypes.bed/.bim/.fam, gwas_sumstats.tsv, sumstats_planted.tsv, genes.loc,
     pathways.gmt, freesurfer/<id>/stats/?h.<parcellation>.stats, participants.tsv,
-    truth.tsv (first parcellation) and truth_<parcellation>.tsv, causal_snps.tsv,
-    planted_latent.tsv, injected_qc_problems.tsv and demo_manifest.json.
+    truth.tsv (first parcellation) and truth_<parcellation>.tsv (columns kind, pathway,
+    region, measure, effect), confounders.tsv, causal_snps.tsv, planted_latent.tsv,
+    injected_qc_problems.tsv and demo_manifest.json.
     """
+    conf = Confounders.from_settings(confounders)
+    scenario = scenario or "null"  # YAML reads an unquoted null as None
     unknown = [p for p in parcellations if p not in PARCELLATIONS]
     if unknown or not parcellations:
         raise ValueError(f"parcellations must be from {PARCELLATIONS}, got {parcellations}")
@@ -162,29 +161,41 @@ def simulate_demo_cohort(
         np.concatenate([target, discovery], axis=1), causal, causal_pathways
     )
     weights = rng_pheno.uniform(0.7, 1.3, len(causal_pathways))
-    liab = architecture.liability(burdens, weights, heritability, rng_pheno)
-    liab_target = liab[:n_subjects]
-    patients = liab_target >= np.quantile(liab_target, 1 - patient_fraction)
+    gwas_trait = architecture.liability(burdens[n_subjects:], weights, heritability, rng_pheno)
 
-    # imaging with planted region-pathway effects in patients
+    # the scenario: diagnosis from its liability, then imaging with its regional effects
     cov = _covariates(n_subjects, rng_cov)
+    effects = dict(
+        n_additive_regions=n_additive_regions, region_effect=region_effect,
+        coupling_effect=coupling_effect, pair_effect=effect_range,
+    )  # fmt: skip
+    all_regions = {
+        p: [f"{h}_{r}" for h in ("lh", "rh") for r in region_names(p)] for p in parcellations
+    }
+    plans = {
+        p: plan_effects(scenario, causal_pathways, all_regions[p], rng_img, **effects)
+        for p in parcellations
+    }
+    patients, liab_target, plans[parcellations[0]] = diagnose(
+        plans[parcellations[0]], burdens[:n_subjects], causal_pathways, weights, cov, conf,
+        heritability, patient_fraction, rng_pheno,
+    )  # fmt: skip
+    first = plans[parcellations[0]]
+    coef = first[first["kind"] == "additive_pathway"].set_index("pathway")["effect"]
+    for parc in parcellations[1:]:  # the same diagnosis: same pathway coefficients
+        additive = plans[parc]["kind"] == "additive_pathway"
+        plans[parc].loc[additive, "effect"] = coef.loc[
+            plans[parc].loc[additive, "pathway"]
+        ].to_numpy()
     truth_tables, planted_values = {}, None
     fs_scratch = out / ".freesurfer.partial"
     shutil.rmtree(fs_scratch, ignore_errors=True)
     for parc in parcellations:
         names = region_names(parc)
-        values = {
-            h: simulate_regional_measures(
-                parc, h, cov["eTIV"], cov["age"], cov["site_index"], rng_img
-            )
-            for h in ("lh", "rh")
-        }
-        truth = architecture.plant_region_pathway_pairs(
-            causal_pathways, [f"{h}_{r}" for h in ("lh", "rh") for r in names], rng_img,
-            effect_range,
-        )  # fmt: skip
-        planted = _plant_imaging(
-            values, truth, names, burdens[:n_subjects], causal_pathways, patients
+        values = {h: simulate_regional_measures(parc, h, cov, rng_img, conf) for h in ("lh", "rh")}
+        truth = plans[parc]
+        planted = plant_regional_effects(
+            values, truth, names, STATS_COLUMNS, burdens[:n_subjects], causal_pathways, patients
         )
         planted_values = planted if planted_values is None else planted_values
         truth_tables[parc] = truth
@@ -192,7 +203,11 @@ def simulate_demo_cohort(
     shutil.rmtree(out / "freesurfer", ignore_errors=True)
     os.replace(fs_scratch, out / "freesurfer")
     primary = truth_tables[parcellations[0]]
-    pair_pathway = np.array([causal_pathways.index(p) for p in primary["pathway"]])
+    regional = primary[primary["kind"] != "additive_pathway"]
+    pair_pathway = np.array(
+        [causal_pathways.index(p) if p else -1 for p in regional["pathway"]], int
+    )
+    age_gap = cov["age"][patients].mean() - cov["age"][~patients].mean()
     auc = architecture.latent_sanity_auc(
         burdens[:n_subjects], planted_values, pair_pathway, patients.astype(int)
     )
@@ -215,7 +230,7 @@ def simulate_demo_cohort(
     write_tsv(qc_problems.problems_table(relatives + problems), out / "injected_qc_problems.tsv")
 
     # GWAS of the discovery sample on the continuous liability
-    beta, se, p = sumstats.gwas_ols(discovery, liab[n_subjects:])
+    beta, se, p = sumstats.gwas_ols(discovery, gwas_trait)
     ss, planted_mess = sumstats.messy_sumstats(
         snps, beta, se, p, n_discovery, absent, protected, rng_gwas, n_mismatch=n_mismatch
     )
@@ -235,6 +250,7 @@ def simulate_demo_cohort(
     )
     write_tsv(participants, out / "participants.tsv")
     write_tsv(primary, out / "truth.tsv")
+    write_tsv(conf.table(), out / "confounders.tsv")
     for parc, table in truth_tables.items():
         write_tsv(table, out / f"truth_{parc}.tsv")
     causal_out = causal.assign(
@@ -252,7 +268,10 @@ def simulate_demo_cohort(
             "n_chromosomes": n_chromosomes, "chromosome_mb": chromosome_mb,
             "n_genes": n_genes, "n_pathways": n_pathways,
             "n_causal_pathways": n_causal_pathways, "parcellations": list(parcellations),
-            "seed": seed, "heritability": heritability, "patient_fraction": patient_fraction,
+            "seed": seed, "scenario": scenario, "heritability": heritability,
+            "n_additive_regions": n_additive_regions, "region_effect": list(region_effect),
+            "coupling_effect": list(coupling_effect), "confounders": asdict(conf),
+            "patient_fraction": patient_fraction,
             "effect_range": list(effect_range), "max_snps": max_snps, "min_maf": min_maf,
             "causal_min_maf": causal_min_maf, "n_absent": n_absent, "n_mismatch": n_mismatch,
         },
@@ -261,11 +280,13 @@ def simulate_demo_cohort(
             "controls": int((~patients).sum()), "discovery": n_discovery,
             "snps_bim": int(keep.sum()), "snps_sumstats": len(ss), "genes": len(genes),
             "pathways": len(pathways), "causal_snps": len(causal),
-            "truth_pairs": len(primary),
+            "truth_pairs": int(primary["kind"].isin(PAIR_KINDS).sum()),
+            "truth_effects": primary["kind"].value_counts().sort_index().to_dict(),
         },
         "causal_pathways": causal_pathways,
         "pathway_weights": [round(float(w), 6) for w in weights],
         "latent_sanity_auc": round(auc, 4),
+        "patients_minus_controls_age": round(float(age_gap), 3),
         "versions": {"msprime": msprime.__version__, "numpy": np.__version__},
     }  # fmt: skip
     write_json(manifest, out / "demo_manifest.json")

@@ -1,0 +1,112 @@
+"""bench/scenarios.py: overrides, reading the run tables, mean +- SD over seeds (no runs)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from neuropathx.io import write_tsv
+
+_SPEC = importlib.util.spec_from_file_location(
+    "bench_scenarios", Path(__file__).resolve().parents[1] / "bench" / "scenarios.py"
+)
+bench = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(bench)
+
+
+def _fake_run(run_dir: Path, auc: dict, auroc: float, called: list[bool], p: list[float]) -> None:
+    folds = pd.DataFrame(
+        [
+            {"model": m, "repeat": 1, "fold": k + 1, "auc": a + (0.02 if k else -0.02)}
+            for m, a in auc.items()
+            for k in range(2)
+        ]
+    )
+    write_tsv(folds, run_dir / bench.FOLD_METRICS)
+    truth = pd.DataFrame(
+        [
+            ("neuropathx_raw", "all", auroc, 0.3, 0.4, 10),
+            ("neuropathx_raw", "decoys", auroc - 0.1, 0.5, 0.6, 10),
+            ("univariate_product", "all", 0.5, 0.1, 0.1, 10),
+        ],
+        columns=bench.TRUTH_COLUMNS,
+    )
+    write_tsv(truth, run_dir / bench.TRUTH_CHECK)
+    links = pd.DataFrame(
+        {
+            "pathway": "P1",
+            "region": [f"lh_r{i}" for i in range(len(called))],
+            "contrast": "raw",
+            "effect": 0.1,
+            "p": p,
+            "p_maxT": 1.0,
+            "q_bh": 1.0,
+            "called": called,
+        }
+    )
+    write_tsv(links, run_dir / bench.LINKS_ALL)
+
+
+def test_aggregate_mean_and_sd_over_seeds(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    _fake_run(
+        a,
+        {"neuropathx": 0.70, "cca": 0.60},
+        0.9,
+        [True, False, False, False],
+        [0.01, 0.2, 0.5, 0.9],
+    )
+    _fake_run(b, {"neuropathx": 0.80, "cca": 0.60}, 0.7, [False] * 4, [0.04, 0.03, 0.5, 0.9])
+    runs = {"coupling": [bench.collect_run(a, "coupling"), bench.collect_run(b, "coupling")]}
+    runs["null"] = [bench.collect_run(a, "null"), bench.collect_run(b, "null")]
+    summary = bench.aggregate(runs)
+    auc = summary["coupling"]["auc"]["neuropathx"]
+    assert auc["mean"] == pytest.approx(0.75) and auc["sd"] == pytest.approx(0.0707, abs=1e-4)
+    assert summary["coupling"]["auc"]["cca"]["sd"] == 0.0
+    rec = summary["coupling"]["recovery"]["neuropathx_raw/decoys"]
+    assert rec["auroc"]["mean"] == pytest.approx(0.7) and rec["precision_at_k"]["mean"] == 0.6
+    assert rec["k"] == 10 and "called" not in summary["coupling"]
+    called = summary["null"]["called"]["raw"]
+    assert called["called"]["mean"] == pytest.approx(0.125)  # 1/4 and 0/4
+    assert called["p_below_0.05"]["mean"] == pytest.approx(0.375)  # 1/4 and 2/4
+    assert "recovery" not in summary["null"]
+    table = bench.format_table(summary)
+    assert "AUC neuropathx" in table and "share called raw" in table
+    one = bench.aggregate({"mixed": runs["coupling"][:1]})
+    assert one["mixed"]["auc"]["cca"] == {"mean": 0.6, "sd": None, "n": 1}
+    json.loads(json.dumps(one), parse_constant=pytest.fail)  # strict JSON, no NaN
+
+
+def test_missing_report_table_names_the_file_and_its_producer(tmp_path):
+    run = tmp_path / "run"
+    _fake_run(run, {"neuropathx": 0.7}, 0.9, [False], [0.5])
+    (run / bench.TRUTH_CHECK).unlink()
+    assert bench.collect_run(run, "coupling", auc_only=True) == {"auc": {"neuropathx": 0.7}}
+    with pytest.raises(bench.MissingOutput, match="truth_check.tsv is missing.*issue 13"):
+        bench.collect_run(run, "coupling")
+    write_tsv(pd.DataFrame({"ranking": ["x"]}), run / bench.TRUTH_CHECK)
+    with pytest.raises(bench.MissingOutput, match=r"lacks column\(s\) \['against'"):
+        bench.collect_run(run, "coupling")
+
+
+def test_overrides_and_dry_run(capsys):
+    extra = bench.parse_set(["demo.confounders.enabled=false", "cv.folds=3"])
+    assert extra == {"demo": {"confounders": {"enabled": False}}, "cv": {"folds": 3}}
+    override = bench.run_override("null", 2, 900, extra)
+    assert override["demo"] == {
+        "scenario": "null",
+        "n_subjects": 900,
+        "confounders": {"enabled": False},
+    }
+    assert yaml.safe_load(yaml.safe_dump(override))["demo"]["scenario"] == "null"  # not None
+    bench.main(["--scenarios", "null", "mixed", "--seeds", "2", "--dry-run"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 5 and json.loads(lines[-1]) == {"dry_run": True, "runs": 4}
+    assert "null-seed1" in lines[0] and '"seed": 1' in lines[0]
+    with pytest.raises(SystemExit, match="key=value"):
+        bench.parse_set(["oops"])
