@@ -31,10 +31,11 @@ test: setup
 # Mutation testing (not part of `make test`): each module of tests/mutation/modules.toml is
 # mutated on its own against its own test files; figures go to tests/mutation/SUMMARY.md.
 # About 5 s per mutant on a loaded 2-core machine (splits.py: 157 mutants, 13 min);
-# MODULES=neuropathx/splits.py runs one module.
+# MODULES=neuropathx/splits.py runs one module; MUTATION_ARGS=--survivors reruns only the
+# survivors of the last full run (after adding tests: minutes).
 mutation: $(BIN)/snakemake
 	$(BIN)/python -m pip install --quiet -e ".[mutation]"
-	$(BIN)/python tools/mutation.py $(MODULES)
+	$(BIN)/python tools/mutation.py $(MUTATION_ARGS) $(MODULES)
 
 lint: $(BIN)/snakemake
 	$(BIN)/ruff check .

@@ -111,3 +111,67 @@ def test_bad_loc_and_gmt(tmp_path):
     (tmp_path / "b.gmt").write_text("P1\td\tGA\nP1\td\tGB\n")
     with pytest.raises(InputError, match=r"b\.gmt: line 2: duplicate pathway name 'P1'"):
         read_gmt(tmp_path / "b.gmt")
+
+
+# Regression tests for mutants that survived (tests/mutation/SUMMARY.md).
+
+
+@pytest.mark.parametrize(("up", "down"), [(2, 0), (0, 2), (1.5, 0.5)])
+def test_borders_in_kb_are_exact_to_the_base_pair(tmp_path, up, down):
+    """+ strand gene 10,000-20,000 and - strand gene 50,000-60,000, on one chromosome."""
+    (tmp_path / "g.loc").write_text("1\t1\t10000\t20000\t+\tPLUS\n2\t1\t50000\t60000\t-\tMINUS\n")
+    loc = read_gene_loc(tmp_path / "g.loc")
+    u, d = int(up * 1000), int(down * 1000)
+    edges = {  # (just inside, just outside) of each window edge
+        "PLUS": [(10000 - u, 10000 - u - 1), (20000 + d, 20000 + d + 1)],
+        "MINUS": [(50000 - d, 50000 - d - 1), (60000 + u, 60000 + u + 1)],
+    }
+    bps = [bp for pairs in edges.values() for pair in pairs for bp in pair]
+    snps = pd.DataFrame({"SNP": [f"b{bp}" for bp in bps], "CHR": "1", "BP": bps})
+    got = map_snps_to_genes(snps, loc, upstream_kb=up, downstream_kb=down)
+    expected = sorted((f"b{i}", g) for g, pairs in edges.items() for i, _ in pairs)
+    assert _pairs(got) == expected
+
+
+def test_unknown_gene_id_is_named():
+    with pytest.raises(ValueError, match="^gene_id must be 'symbol' or 'entrez', got 'ensembl'$"):
+        map_snps_to_genes(SNPS, pd.DataFrame(columns=["chr"]), gene_id="ensembl")
+
+
+def test_pathway_table_with_entrez_ids(files, tmp_path):
+    loc, _, _ = files
+    (tmp_path / "entrez.gmt").write_text("P1\tdesc\t1\t2\t4\t99\nP2\tdesc\t3\n")
+    sets = read_gmt(tmp_path / "entrez.gmt")
+    pairs = map_snps_to_genes(SNPS, loc, gene_id="entrez")
+    rows, summary = pathway_table(pairs, SNPS, sets, loc, gene_id="entrez", min_genes=1)
+    s = summary.set_index("pathway")
+    assert s.loc["P1", ["n_genes_gmt", "n_genes_located", "n_snps"]].tolist() == [4, 3, 3]
+    assert s.loc["P2"].tolist() == [1, 1, 1, True, "kept"]
+
+
+def test_pathway_size_limits_are_inclusive_and_tables_keep_their_columns(files):
+    loc, sets, _ = files
+    pairs = map_snps_to_genes(SNPS, loc, upstream_kb=0.1, downstream_kb=0.05)
+    rows, summary = pathway_table(pairs, SNPS, sets, loc, min_genes=3, max_genes=3)
+    s = summary.set_index("pathway")
+    assert s.loc["P1", ["n_genes_located", "kept"]].tolist() == [3, True]  # 3 is in [3, 3]
+    assert s.loc["P2", "reason"].startswith("fewer_than_min_genes")
+    assert list(rows.columns) == ["SNP", "CHR", "BP", "gene", "pathway", "BETA"]
+    assert list(rows.index) == list(range(len(rows)))
+    weights = pathway_weights(rows, ["P1"])
+    assert list(weights.columns) == ["SNP", "pathway", "BETA"]
+    assert list(weights.index) == list(range(len(weights)))
+
+
+def test_function_defaults_equal_the_config_schema():
+    """One source of truth: pathway_table's defaults are the schema's."""
+    import inspect
+
+    import yaml
+    from workflow_helpers import REPO
+
+    schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+    keys = schema["properties"]["pathway_scores"]["properties"]
+    params = inspect.signature(pathway_table).parameters
+    for name in ("min_genes", "max_genes", "min_snps"):
+        assert params[name].default == keys[name]["default"], name

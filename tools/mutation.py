@@ -73,8 +73,8 @@ def mutant_verdicts(work: Path) -> dict[str, str]:
     return verdicts
 
 
-def run_module(module: str, tests: list[str], children: int) -> dict:
-    """Mutate ``module``; returns its figures and the names of surviving mutants."""
+def run_module(module: str, tests: list[str], children: int, only: list[str] | None = None) -> dict:
+    """Mutate ``module`` (only the mutants named in ``only``, if given); its verdicts."""
     work = scratch_copy(module, tests)
     # The venv's editable install would import the unmutated checkout; PYTHONPATH must win,
     # and must exist before Python starts (a missing path entry is cached as "no finder").
@@ -82,7 +82,7 @@ def run_module(module: str, tests: list[str], children: int) -> dict:
     env = dict(os.environ, PYTHONPATH=str(work / "mutants"), CI="")
     start = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "mutmut", "run", "--max-children", str(children)],
+        [sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *(only or [])],
         cwd=work, env=env, capture_output=True, text=True,
     )  # fmt: skip
     seconds = time.monotonic() - start
@@ -90,6 +90,8 @@ def run_module(module: str, tests: list[str], children: int) -> dict:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
         raise SystemExit(f"mutmut failed on {module} (scratch copy kept in {work})")
     verdicts = mutant_verdicts(work)
+    if only is not None:
+        verdicts = {n: verdicts[n] for n in only if n in verdicts}
     changes = {n: mutant_change(work, n) for n, s in verdicts.items() if s not in KILLED}
     shutil.rmtree(work, ignore_errors=True)
     return {
@@ -107,24 +109,34 @@ def mutant_change(work: Path, name: str) -> str:
     return "  ".join(" ".join(ln.split()) for ln in lines)
 
 
-def summarise(result: dict, equivalents: dict[str, str]) -> dict:
+def summarise(result: dict, equivalents: dict[str, str], before: dict | None = None) -> dict:
+    """Figures of one module; ``before``: the row of a full run whose survivors were rerun
+    (mutants killed then stay killed: tests are only ever added)."""
     verdicts = result["verdicts"]
     equivalent = sorted(n for n in verdicts if n in equivalents)
     killed = sorted(n for n, s in verdicts.items() if s in KILLED and n not in equivalents)
     survived = sorted(n for n, s in verdicts.items() if s not in KILLED and n not in equivalents)
-    considered = len(killed) + len(survived)
+    killed_before = before["killed"] if before else 0
+    considered = killed_before + len(killed) + len(survived)
     return {
         "module": result["module"],
-        "mutants": len(verdicts),
-        "killed": len(killed),
+        "mutants": before["mutants"] if before else len(verdicts),
+        "killed": killed_before + len(killed),
         "survived": len(survived),
         "equivalent": len(equivalent),
-        "killed_pct": round(100 * len(killed) / considered, 1) if considered else 100.0,
-        "seconds": result["seconds"],
+        "killed_pct": (
+            round(100 * (killed_before + len(killed)) / considered, 1) if considered else 100.0
+        ),
+        "seconds": before["seconds"] if before else result["seconds"],
+        "rerun_seconds": result["seconds"] if before else None,
         "survivors": {n: result["changes"].get(n, verdicts[n]) for n in survived},
         "equivalents": {n: equivalents[n] for n in equivalent},
         "tests": result["tests"],
     }
+
+
+def rerun(row: dict) -> str:
+    return f" (+{row['rerun_seconds']} s)" if row.get("rerun_seconds") else ""
 
 
 def write_summary(rows: list[dict], path: Path) -> None:
@@ -141,6 +153,9 @@ def write_summary(rows: list[dict], path: Path) -> None:
         "Killed % counts killed / (killed + survived); equivalent mutants (same behaviour as the",
         "original, reasons below and in equivalents.toml) are left out of it.",
         "",
+        "Runtime: the full run (then the rerun of its survivors after new tests), one worker,",
+        "on the shared 2-core machine under load.",
+        "",
         "| module | tests run | mutants | killed | survived | equivalent | killed % | runtime |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -148,7 +163,7 @@ def write_summary(rows: list[dict], path: Path) -> None:
         out.append(
             f"| `{r['module']}` | {', '.join(Path(t).name for t in r['tests'])} | {r['mutants']} "
             f"| {r['killed']} | {r['survived']} | {r['equivalent']} | {r['killed_pct']} "
-            f"| {r['seconds']} s |"
+            f"| {r['seconds']} s{rerun(r)} |"
         )
     for r in rows:
         if r["survivors"] or r["equivalents"]:
@@ -162,7 +177,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="modules to mutate (default: all listed)")
     parser.add_argument("--children", type=int, default=max(1, (os.cpu_count() or 2) - 1))
+    parser.add_argument(
+        "--survivors", action="store_true",
+        help="rerun only the survivors and equivalents of the last full run (after new tests)",
+    )  # fmt: skip
     args = parser.parse_args()
+    summary_json = MUTATION_DIR / "SUMMARY.json"
+    previous = {}
+    if summary_json.exists():
+        previous = {r["module"]: r for r in json.loads(summary_json.read_text())}
     table = tomllib.loads((MUTATION_DIR / "modules.toml").read_text())["modules"]
     equivalents_file = MUTATION_DIR / "equivalents.toml"
     equivalents = tomllib.loads(equivalents_file.read_text()) if equivalents_file.exists() else {}
@@ -171,8 +194,14 @@ def main() -> None:
         raise SystemExit(f"not in tests/mutation/modules.toml: {unknown}")
     rows = []
     for module in args.modules or list(table):
-        result = run_module(module, table[module]["tests"], args.children)
-        row = summarise(result, equivalents.get(module, {}))
+        before = previous.get(module) if args.survivors else None
+        if args.survivors and before is None:
+            raise SystemExit(f"{module}: no full run in {summary_json} to take survivors from")
+        only = [*before["survivors"], *before["equivalents"]] if before else None
+        if only == []:
+            continue
+        result = run_module(module, table[module]["tests"], args.children, only)
+        row = summarise(result, equivalents.get(module, {}), before)
         print(
             f"{module}: {row['killed']} killed, {row['survived']} survived, "
             f"{row['equivalent']} equivalent of {row['mutants']} ({row['seconds']} s)",
