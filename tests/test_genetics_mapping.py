@@ -243,5 +243,22 @@ def test_snps_on_later_chromosomes_and_empty_results(tmp_path):
     snps = pd.DataFrame({"SNP": ["a", "b"], "CHR": ["1", "2"], "BP": [150, 150]})
     got = map_snps_to_genes(snps, loc)
     assert _pairs(got) == [("a", "G1"), ("b", "G2")] and got.index.is_unique
-    none = map_snps_to_genes(snps.assign(BP=[1, 1]), loc)
+    none = map_snps_to_genes(snps.assign(CHR=["9", "9"]), loc)  # no SNP on a gene's chromosome
     assert none.empty and list(none.columns) == ["SNP", "CHR", "BP", "gene"]
+
+
+def test_default_pathway_size_limits_by_calling(tmp_path):
+    """min_genes 5 and max_genes 500 by default, both inclusive (the signature test above
+    cannot see a changed default through mutmut's wrapper, a call can)."""
+    n = 501
+    loc = pd.DataFrame(
+        {"gene_id": [str(i) for i in range(n)], "chr": "1", "start": np.arange(n) * 100 + 1,
+         "stop": np.arange(n) * 100 + 50, "strand": "+", "symbol": [f"G{i}" for i in range(n)]}
+    )  # fmt: skip
+    snps = pd.DataFrame({"SNP": [f"s{i}" for i in range(n)], "CHR": "1",
+                         "BP": np.arange(n) * 100 + 10, "BETA": 1.0})  # fmt: skip
+    genes = [f"G{i}" for i in range(n)]
+    sets = {"P4": genes[:4], "P5": genes[:5], "P500": genes[:500], "P501": genes}
+    _, summary = pathway_table(map_snps_to_genes(snps, loc), snps, sets, loc)
+    kept = summary.set_index("pathway")["kept"]
+    assert kept.to_dict() == {"P4": False, "P5": True, "P500": True, "P501": False}
