@@ -70,3 +70,41 @@ def test_nothing_significant_gives_empty_table(clump_input):
     ours = clump_sumstats(str(tmp_path / "g"), harmonised, tmp_path / "w", tmp_path / "l")
     assert ours.empty
     assert isinstance(ours, pd.DataFrame)
+
+
+# Regression tests for mutants that survived (tests/mutation/SUMMARY.md).
+
+
+def test_p_threshold_is_strict_and_defaults_to_the_schema(clump_input):
+    """An index SNP with P exactly 0.1 (plink keeps it: P <= p1) is left out by P < 0.1."""
+    import inspect
+
+    import yaml
+    from workflow_helpers import REPO
+
+    tmp_path, harmonised = clump_input
+    harmonised["P"] = 0.9
+    harmonised.loc[0, "P"] = 0.1  # block 0: the only candidate
+    harmonised.loc[20, "P"] = 0.0999  # block 2
+    ours = clump_sumstats(str(tmp_path / "g"), harmonised, tmp_path / "a" / "b", tmp_path / "l")
+    assert ours["SNP"].tolist() == [harmonised["SNP"][20]]
+    assert list(ours.columns) == [*harmonised.columns, "TOTAL"]
+    assert list(ours.index) == [0]
+    schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+    default = schema["properties"]["pathway_scores"]["properties"]["p_threshold"]["default"]
+    assert default == inspect.signature(clump_sumstats).parameters["p_threshold"].default
+    # the same nested work directory again: it exists now, which is fine
+    again = clump_sumstats(str(tmp_path / "g"), harmonised, tmp_path / "a" / "b", tmp_path / "l")
+    pd.testing.assert_frame_equal(again, ours)
+
+
+def test_read_clumped_keeps_ids_as_text_and_has_columns_when_empty(tmp_path):
+    empty = read_clumped(tmp_path / "absent.clumped")
+    assert empty.empty and list(empty.columns) == ["SNP", "TOTAL"]
+    path = tmp_path / "x.clumped"
+    path.write_text(
+        " CHR    F    SNP   BP        P    TOTAL   NSIG    S05    S01   S001  S0001    SP2\n"
+        "   1    1    007  100   1e-05        2      0      0      0      1      1    008(1)\n\n"
+    )
+    table = read_clumped(path)
+    assert table["SNP"].tolist() == ["007"] and table["TOTAL"].tolist() == [2]

@@ -1,5 +1,6 @@
 """SNP -> gene -> pathway mapping with strand-aware borders, checked by hand."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -175,3 +176,89 @@ def test_function_defaults_equal_the_config_schema():
     params = inspect.signature(pathway_table).parameters
     for name in ("min_genes", "max_genes", "min_snps"):
         assert params[name].default == keys[name]["default"], name
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "file is empty: no genes"),
+        ("1\t1\t100\t200\t+\n",
+         "expected 6 columns (gene_id chr start stop strand symbol), found 5"),
+        ("1\t1\t100\t200\t+\tGA\n2\t1\t1e3\t2000\t+\tGB\n3\t1\tx\t9\t+\tGC\n",
+         "column 'start' must be integers; line 3 is not"),
+        ("1\t1\t100\t200\t+\tGA\n2\t1\t100\tend\t+\tGB\n",
+         "column 'stop' must be integers; line 2 is not"),
+        ("1\t1\t100\t200\t+\tGA\n2\t1\t100\t200\t.\tGB\n3\t1\t1\t2\t*\tGC\n",
+         "strand must be '+' or '-', found '.'"),
+    ],
+)  # fmt: skip
+def test_bad_gene_loc_messages(tmp_path, text, problem):
+    path = tmp_path / "genes.loc"
+    path.write_text(text)
+    with pytest.raises(InputError) as err:
+        read_gene_loc(path)
+    assert err.value.path == path and err.value.problem == problem
+
+
+def test_missing_files_are_named(tmp_path):
+    for reader in (read_gene_loc, read_gmt):
+        with pytest.raises(InputError) as err:
+            reader(tmp_path / "absent.txt")
+        assert err.value.path == tmp_path / "absent.txt" and err.value.problem == "file not found"
+
+
+def test_gene_loc_layout_whitespace_comments_one_base_genes_and_chr_prefix(tmp_path):
+    """MAGMA .loc files are whitespace-separated; '#' lines are comments; a gene may be one
+    base long; 'chr1' is chromosome 1."""
+    path = tmp_path / "genes.loc"
+    path.write_text("# NCBI37.3\n1  chr1 100\t100 + ONEBASE\n2\tchr2   50 90\t-\tGB\n")
+    loc = read_gene_loc(path)
+    assert loc["symbol"].tolist() == ["ONEBASE", "GB"] and loc["chr"].tolist() == ["1", "2"]
+    assert loc["start"].dtype == np.int64 and loc["stop"].tolist() == [100, 90]
+    snps = pd.DataFrame({"SNP": ["a", "b"], "CHR": ["1", "2"], "BP": [100, 60]})
+    assert _pairs(map_snps_to_genes(snps, loc)) == [("a", "ONEBASE"), ("b", "GB")]
+
+
+def test_gmt_layout_and_messages(tmp_path):
+    path = tmp_path / "sets.gmt"
+    path.write_text("P1\tspaces in the description\tGA\tMAX\n\nP2\tno genes\nP3\td\tGB\nP4\t\t\n")
+    assert read_gmt(path) == {"P1": ["GA", "MAX"], "P2": [], "P3": ["GB"], "P4": []}
+    path.write_text("P1\td\tGA\nP2\n")
+    with pytest.raises(InputError) as err:
+        read_gmt(path)
+    assert err.value.path == path
+    assert err.value.problem == "line 2: expected 'name<TAB>description<TAB>genes...'"
+    path.write_text("\n\n")
+    with pytest.raises(InputError) as err:
+        read_gmt(path)
+    assert err.value.path == path and err.value.problem == "no pathways"
+
+
+def test_snps_on_later_chromosomes_and_empty_results(tmp_path):
+    """A chromosome of genes without SNPs does not end the search; no pair at all gives the
+    empty table with its columns; the index is unique across chromosomes."""
+    path = tmp_path / "genes.loc"
+    path.write_text("1\t5\t100\t200\t+\tG5\n2\t1\t100\t200\t+\tG1\n3\t2\t100\t200\t+\tG2\n")
+    loc = read_gene_loc(path)
+    snps = pd.DataFrame({"SNP": ["a", "b"], "CHR": ["1", "2"], "BP": [150, 150]})
+    got = map_snps_to_genes(snps, loc)
+    assert _pairs(got) == [("a", "G1"), ("b", "G2")] and got.index.is_unique
+    none = map_snps_to_genes(snps.assign(CHR=["9", "9"]), loc)  # no SNP on a gene's chromosome
+    assert none.empty and list(none.columns) == ["SNP", "CHR", "BP", "gene"]
+
+
+def test_default_pathway_size_limits_by_calling(tmp_path):
+    """min_genes 5 and max_genes 500 by default, both inclusive (the signature test above
+    cannot see a changed default through mutmut's wrapper, a call can)."""
+    n = 501
+    loc = pd.DataFrame(
+        {"gene_id": [str(i) for i in range(n)], "chr": "1", "start": np.arange(n) * 100 + 1,
+         "stop": np.arange(n) * 100 + 50, "strand": "+", "symbol": [f"G{i}" for i in range(n)]}
+    )  # fmt: skip
+    snps = pd.DataFrame({"SNP": [f"s{i}" for i in range(n)], "CHR": "1",
+                         "BP": np.arange(n) * 100 + 10, "BETA": 1.0})  # fmt: skip
+    genes = [f"G{i}" for i in range(n)]
+    sets = {"P4": genes[:4], "P5": genes[:5], "P500": genes[:500], "P501": genes}
+    _, summary = pathway_table(map_snps_to_genes(snps, loc), snps, sets, loc)
+    kept = summary.set_index("pathway")["kept"]
+    assert kept.to_dict() == {"P4": False, "P5": True, "P500": True, "P501": False}

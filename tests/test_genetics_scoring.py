@@ -89,3 +89,51 @@ def test_non_founders_are_left_out_of_the_imputation_frequency(scored):
     expected = np.where(np.isnan(geno), mean, geno).T @ weights
     ours = score_matrix(open_fileset(tmp_path / "g"), sp.csr_matrix(weights))
     np.testing.assert_allclose(ours, expected, atol=1e-12)
+
+
+# Regression tests for mutants that survived (tests/mutation/SUMMARY.md).
+
+
+def _few_observed(tmp_path):
+    """6 samples x 3 SNPs: SNP 0 observed in one sample only (dosage 2), SNP 1 in none,
+    SNP 2 complete; weights (SNP x pathway) with an empty last pathway."""
+    nan = np.nan
+    geno = np.array([[2, nan, nan, nan, nan, nan], [nan] * 6, [0, 1, 2, 1, 0, 2]], dtype=float)
+    bim, fam = default_tables(6, 3)
+    write_fileset(tmp_path / "f", geno, bim, fam)
+    return open_fileset(tmp_path / "f"), bim
+
+
+def test_imputation_with_one_and_with_no_observed_genotype(tmp_path):
+    fs, _ = _few_observed(tmp_path)
+    weights = sp.csr_matrix(np.array([[1.0], [10.0], [0.0]]))
+    # SNP 0: mean dosage of the one observed genotype (2); SNP 1: none observed, counts 0
+    np.testing.assert_array_equal(score_matrix(fs, weights)[:, 0], [2.0] * 6)
+    np.testing.assert_array_equal(score_matrix(fs, weights, missing_mode="zero")[:, 0],
+                                  [2.0, 0, 0, 0, 0, 0])  # fmt: skip
+
+
+def test_score_pathways_passes_the_missing_mode_and_keeps_empty_pathways(tmp_path):
+    fs, bim = _few_observed(tmp_path)
+    weights = pd.DataFrame({"SNP": [bim["ID"][0], bim["ID"][2]], "pathway": "PA", "BETA": 1.0})
+    table = score_pathways(fs, weights, ["PA", "EMPTY"], missing_mode="zero")
+    assert table["PA"].tolist() == [2.0, 1.0, 2.0, 1.0, 0.0, 2.0]  # missing counted as 0
+    assert table["EMPTY"].tolist() == [0.0] * 6  # a pathway without weights scores 0
+
+
+def test_weights_naming_unknown_snps_or_pathways_are_an_error(tmp_path):
+    fs, bim = _few_observed(tmp_path)
+    message = "^weights name SNPs or pathways absent from the fileset / pathway list$"
+    unknown_snp = pd.DataFrame({"SNP": ["rs_absent"], "pathway": ["PA"], "BETA": [1.0]})
+    with pytest.raises(ValueError, match=message):
+        score_pathways(fs, unknown_snp, ["PA"])
+    unknown_pathway = pd.DataFrame({"SNP": [bim["ID"][0]], "pathway": ["PB"], "BETA": [1.0]})
+    with pytest.raises(ValueError, match=message):
+        score_pathways(fs, unknown_pathway, ["PA"])
+
+
+def test_unknown_missing_mode_is_named(tmp_path):
+    fs, _ = _few_observed(tmp_path)
+    with pytest.raises(ValueError, match=r"^missing_genotypes must be one of \('mean_impute', "
+                       r"'zero'\), got 'drop'$"):  # fmt: skip
+        score_matrix(fs, sp.csr_matrix(np.ones((3, 1))), missing_mode="drop")

@@ -47,6 +47,7 @@ def scratch_copy(module: str, tests: list[str]) -> Path:
         "",
         "[tool.mutmut]",
         'source_paths = ["neuropathx"]',
+        'also_copy = ["schemas", "config"]',  # tests compare defaults with the schema
         f"only_mutate = [{json.dumps(module)}]",
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
         'pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]',
