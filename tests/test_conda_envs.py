@@ -25,7 +25,9 @@ from workflow_helpers import REPO, copy_workflow
 pytestmark = pytest.mark.conda
 WRAPPER = Path(__file__).with_name("conda_emulation_snakemake.py")
 SCRIPTS = sorted(
-    p for p in (REPO / "workflow_scripts").glob("*.py") if p.stem != "_neuropathx_path"
+    p
+    for p in (REPO / "workflow_scripts").glob("*.py")
+    if not p.stem.startswith("_")  # helpers
 )
 
 

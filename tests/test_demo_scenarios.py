@@ -205,20 +205,19 @@ def test_mixed_has_both():
 
 
 @pytest.mark.parametrize("scenario", ["null", "additive"])
-def test_report_truth_recovery_accepts_a_truth_without_pairs(scenario, tmp_path, rng):
+def test_report_truth_check_accepts_a_truth_without_pairs(scenario, tmp_path, rng):
     """The report stage reads truth.tsv; with no planted pair it lists none (no crash)."""
     from neuropathx.io import write_tsv
-    from neuropathx.reporting.truth import truth_recovery
+    from neuropathx.reporting.truth import planted_pairs, planted_ranks, truth_check
 
     write_tsv(plan_effects(scenario, PATHWAYS, REGIONS, rng), tmp_path / "truth.tsv")
+    pairs = planted_pairs(tmp_path / "truth.tsv")
+    assert pairs.empty
     links = pd.DataFrame(
-        {
-            "pathway": ["P1"],
-            "region": ["lh_insula"],
-            "rank": [1],
-            "difference": [0.1],
-            "p_perm": [0.5],
-        }
+        {"pathway": ["P1"], "region": ["lh_insula"], "rank": [1], "effect": [0.1]}
+        | {"p": [0.5], "p_maxT": [1.0]}
     )
-    table, summary = truth_recovery(links, tmp_path / "truth.tsv", 10)
-    assert table.empty and summary["planted"] == 0 and np.isnan(summary["auroc"])
+    table, summary = planted_ranks(pairs, links, 10)
+    assert table.empty and summary["planted"] == 0 and summary["in_top_k"] == 0
+    check = truth_check({"x_raw": np.ones((1, 1))}, pairs, ["P1"], ["lh_insula"])
+    assert check[["auroc", "auprc"]].isna().all().all()

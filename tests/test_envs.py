@@ -207,7 +207,7 @@ def test_no_env_pins_what_its_scripts_do_not_use():
     for env, imports in _imports_by_env().items():
         for name, _version, kind in _env_deps(env):
             pypi = (CONDA_TO_PYPI.get(name, name) or name).lower() if kind == "conda" else name
-            if name == "python" or PLANNED.get(pypi, ("",))[0] == env.name:
+            if name in ("python", "pip") or PLANNED.get(pypi, ("",))[0] == env.name:
                 continue
             if name in TOOLS:
                 assert TOOLS[name] in library, f"envs/{env.name}: {name} for {TOOLS[name]}"

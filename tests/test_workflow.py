@@ -64,7 +64,9 @@ def test_own_cohort_config_without_inputs_fails_with_a_clear_message(tmp_path):
     (work / "own.yaml").write_text("demo:\n  enabled: false\n")
     result = run_snakemake(work, "-n", "--configfile", "own.yaml")
     assert result.returncode != 0
-    assert "inputs.bfile not set" in result.stdout
+    for key in ("participants", "bfile", "sumstats", "gene_loc", "gmt", "subjects_dir"):
+        assert f"inputs.{key}" in result.stdout
+    assert "not set" in result.stdout
 
 
 def test_invalid_config_is_rejected_before_any_job(tmp_path):
@@ -366,9 +368,11 @@ def test_changing_a_config_value_reruns_exactly_the_jobs_it_affects(tiny_run, tm
     """README: "Changing a config value reruns exactly the jobs whose parameters changed"
     (and what depends on their outputs); resolved_config records every value, so it reruns."""
     assert _jobs_to_rerun(tiny_run, None, tmp_path) == {}
-    # 3 NeuroPathX variants x 1 repeat x 2 folds; the baselines do not use training.lr
+    # 4 attention models (3 NeuroPathX variants, SurvPATH) and G-MIND, x 1 repeat x 2 folds;
+    # the linear baselines do not use training.lr
     assert _jobs_to_rerun(tiny_run, {"training": {"lr": 0.002}}, tmp_path) == {
-        "train_neuropathx": 6,
+        "train_neuropathx": 8,
+        "train_gmind": 2,
         "evaluate_models": 1,
         "association_report": 1,
         "resolved_config": 1,

@@ -212,7 +212,7 @@ def test_tiny_workflow_on_slurm_equals_local_run(slurm_cluster, tmp_path, capsys
     assert submitted == expected
     for job in jobs:
         has_gpu = "gres/gpu=1" in job["AllocTRES"]
-        assert has_gpu == (rule_of(job) == "train_neuropathx"), job
+        assert has_gpu == (rule_of(job) in ("train_neuropathx", "train_gmind")), job
 
     # same numbers as the local CPU run: the GPU-requesting jobs trained on the CPU
     for rel in COMPARED_TABLES:
