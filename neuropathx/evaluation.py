@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from neuropathx.adjust import summarise_adjustment  # noqa: E402
 from neuropathx.errors import InputError  # noqa: E402
 from neuropathx.io import atomic_path, write_tsv  # noqa: E402
 from neuropathx.metrics import METRIC_NAMES  # noqa: E402
@@ -135,6 +136,17 @@ def plot_metrics(folds: pd.DataFrame, path: str | Path) -> None:
     plt.close(fig)
 
 
+def reference_adjustment(metric_paths: list[str | Path], reference: str) -> str:
+    """What the reference model's folds adjusted for (covariates, ComBat) and how much
+    variance that explained, as a markdown paragraph (``adjust.summarise_adjustment``)."""
+    folds = [
+        json.loads(Path(p).read_text())
+        for p in metric_paths
+        if (m := _FOLD_PATH.search(Path(p).as_posix())) and m["model"] == reference
+    ]
+    return summarise_adjustment(folds)
+
+
 def evaluate_models(metric_paths: list[str | Path], reference: str, outputs: dict) -> None:
     """The evaluation stage: fold table, summary table (TSV and Markdown), box plots."""
     folds = collect_fold_metrics(metric_paths)
@@ -145,6 +157,15 @@ def evaluate_models(metric_paths: list[str | Path], reference: str, outputs: dic
     summary = summarise(folds, reference)
     write_tsv(folds, outputs["folds"])
     write_tsv(summary, outputs["summary"])
+    adjustment = reference_adjustment(metric_paths, reference)
+    with atomic_path(outputs["adjustment"]) as tmp:
+        tmp.write_text(adjustment + "\n")
     with atomic_path(outputs["markdown"]) as tmp:
-        tmp.write_text(summary_markdown(paper_table_order(summary)) + seed_spread_markdown(folds))
+        tmp.write_text(
+            summary_markdown(paper_table_order(summary))
+            + seed_spread_markdown(folds)
+            + "\n"
+            + adjustment
+            + "\n"
+        )
     plot_metrics(folds, outputs["boxplot"])

@@ -20,6 +20,7 @@ rule evaluate_models:
             category="5. Evaluation",
         ),
         markdown="results/evaluate/summary.md",
+        adjustment="results/evaluate/adjustment.md",
         boxplot=report(
             "results/evaluate/metrics_boxplot.png",
             caption="../report/evaluate.rst",

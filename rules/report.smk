@@ -13,6 +13,7 @@ rule association_report:
         attention=expand("{d}/attention.npz", d=fold_dirs(report_attention_models())),
         mapping="results/pathway_scores/snp_gene_pathway.tsv",
         summary="results/evaluate/summary.tsv",
+        adjustment="results/evaluate/adjustment.md",
         truth=demo_truth(),
         subjects="results/cohort/subjects.tsv",
         genetics="results/cohort/genetics.tsv",

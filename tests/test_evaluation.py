@@ -42,12 +42,17 @@ def test_evaluate_writes_tables_and_plot(tmp_path):
     paths = _write_metrics(tmp_path, "neuropathx", [0.8, 0.9]) + _write_metrics(
         tmp_path, "cca", [0.5, 0.55]
     )
-    out = {k: tmp_path / f"out.{k}" for k in ("folds", "summary", "markdown", "boxplot")}
+    out = {
+        k: tmp_path / f"out.{k}" for k in ("folds", "summary", "markdown", "boxplot", "adjustment")
+    }
     evaluate_models(paths, "neuropathx", out)
     assert len(pd.read_csv(out["folds"], sep="\t")) == 4
     text = out["markdown"].read_text()
     assert "| NeuroPathX (reference) | 2 | **0.850±0.071**" in text
     assert "corrected resampled t-test" in text
+    # these folds record no adjustment: the evaluation (and the report quoting it) says so
+    assert out["adjustment"].read_text().startswith("**Covariate adjustment.** None")
+    assert out["adjustment"].read_text().strip() in text
     assert out["boxplot"].read_bytes()[:4] == b"\x89PNG"
 
 

@@ -12,6 +12,7 @@ with log_to_file(smk.log[0]):
         attention=group_by_model(list(smk.input.attention)),
         mapping=smk.input.mapping,
         evaluation=smk.input.summary,
+        adjustment=smk.input.adjustment,
         truth=smk.input.truth or None,
         cohort={k: smk.input[k] for k in ("subjects", "genetics", "imaging", "splits")},
         gmt=smk.input.gmt,

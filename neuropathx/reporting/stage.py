@@ -108,8 +108,12 @@ def build_association_report(
     outputs: dict,
     settings: dict,
     seed: int,
+    adjustment: str | Path | None = None,
 ) -> None:
     """Contrasts and their calibrated p-values, figures, truth checks and enrichment.
+
+    ``adjustment``: the evaluation's paragraph on the covariate and site adjustment of the
+    reported model (``results/evaluate/adjustment.md``), quoted in the report.
 
     ``attention``: model name -> its per-fold attention files; ``cohort``: the cohort
     stage's subjects, genetics, imaging and splits tables (for the model-free rankings of
@@ -173,7 +177,10 @@ def build_association_report(
         enrichment,
     )
     with atomic_path(outputs["markdown"]) as tmp:
-        tmp.write_text(text + "\n" + seed_stability_markdown(headline, settings["top_k"]))
+        adjusted = Path(adjustment).read_text() if adjustment else ""
+        tmp.write_text(
+            text + "\n" + seed_stability_markdown(headline, settings["top_k"]) + "\n" + adjusted
+        )
 
 
 def _truth_outputs(attention, truth, cohort, headline, stack, outputs, settings, seed):
