@@ -353,19 +353,11 @@ def _fit(model: NeuroPathX, parts: dict[str, FoldData], params: TrainingParams, 
     return best_state, best_epoch, pd.DataFrame(history, columns=HISTORY_COLUMNS)
 
 
-def _finish(cohort, masks, parts, model, params, scaler, best_epoch, history, seed) -> FoldResult:
-    """Predict every used subject with the restored best model; test metrics computed once."""
-    probs, attention = {}, None
-    for part, data in parts.items():
-        logits, att = predict(model, data.genetics, data.imaging)
-        probs[part] = torch.sigmoid(logits).double().cpu().numpy()
-        if part == "test":
-            attention = att.float().cpu().numpy()
+def fold_outcome(cohort, masks, prob, model, best_epoch) -> tuple[pd.DataFrame, dict]:
+    """Predictions of every used subject (``prob``: one per cohort subject) and the fold's
+    metrics: test metrics computed once, validation metrics, sizes and the device."""
     used = masks["train"] | masks["val"] | masks["test"]
     split = np.where(masks["train"], "train", np.where(masks["val"], "val", "test"))
-    prob = np.empty(len(cohort.subjects))
-    for part, mask in masks.items():
-        prob[mask] = probs[part]
     predictions = pd.DataFrame(
         {
             "participant_id": cohort.subjects[used],
@@ -376,15 +368,30 @@ def _finish(cohort, masks, parts, model, params, scaler, best_epoch, history, se
     )
     test_y, val_y = cohort.labels[masks["test"]], cohort.labels[masks["val"]]
     metrics = {
-        **binary_metrics(test_y, probs["test"]),
+        **binary_metrics(test_y, prob[masks["test"]]),
         "best_epoch": int(best_epoch),
         "n_train": int(masks["train"].sum()),
         "n_val": int(masks["val"].sum()),
         "n_test": int(masks["test"].sum()),
         "device": next(model.parameters()).device.type,  # what "auto" resolved to
-        "kernel": backend_for(parts["train"].genetics),  # what ran the hot loops
-        "validation": binary_metrics(val_y, probs["val"]),
+        "validation": binary_metrics(val_y, prob[masks["val"]]),
     }
+    return predictions, metrics
+
+
+def _finish(cohort, masks, parts, model, params, scaler, best_epoch, history, seed) -> FoldResult:
+    """Predict every used subject with the restored best model; test metrics computed once."""
+    probs, attention = {}, None
+    for part, data in parts.items():
+        logits, att = predict(model, data.genetics, data.imaging)
+        probs[part] = torch.sigmoid(logits).double().cpu().numpy()
+        if part == "test":
+            attention = att.float().cpu().numpy()
+    prob = np.empty(len(cohort.subjects))
+    for part, mask in masks.items():
+        prob[mask] = probs[part]
+    predictions, metrics = fold_outcome(cohort, masks, prob, model, best_epoch)
+    metrics["kernel"] = backend_for(parts["train"].genetics)  # what ran the hot loops
     return FoldResult(
         state_dict={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         model_config=model.config.to_dict(),
@@ -395,7 +402,7 @@ def _finish(cohort, masks, parts, model, params, scaler, best_epoch, history, se
         history=history,
         attention=attention,
         test_subjects=cohort.subjects[masks["test"]],
-        test_labels=test_y.astype(int),
+        test_labels=cohort.labels[masks["test"]].astype(int),
         pathways=list(cohort.pathways),
         regions=list(cohort.regions),
         measures=list(cohort.measures),

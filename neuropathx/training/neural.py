@@ -17,7 +17,7 @@ import torch
 
 from neuropathx.adjust import adjust_fold
 from neuropathx.cohort import CohortArrays
-from neuropathx.metrics import binary_metrics, rank_auc
+from neuropathx.metrics import rank_auc
 from neuropathx.models import registry
 from neuropathx.training.config import OptimParams, _checked
 from neuropathx.training.loop import (
@@ -26,6 +26,7 @@ from neuropathx.training.loop import (
     FoldResult,
     batch_slices,
     deterministic_algorithms,
+    fold_outcome,
     make_optimizer,
     prepare_fold,
     resolve_device,
@@ -170,27 +171,8 @@ def _finish(cohort, masks, parts, model, optim, scaler, best_epoch, history, see
         prob[masks[part]] = torch.sigmoid(logits).double().cpu().numpy()
         if part == "test" and att is not None:
             attention = att.float().cpu().numpy()
-    used = masks["train"] | masks["val"] | masks["test"]
-    split = np.where(masks["train"], "train", np.where(masks["val"], "val", "test"))
-    predictions = pd.DataFrame(
-        {
-            "participant_id": cohort.subjects[used],
-            "split": split[used],
-            "label": cohort.labels[used].astype(int),
-            "probability": prob[used],
-        }
-    )
-    test_y, val_y = cohort.labels[masks["test"]], cohort.labels[masks["val"]]
-    metrics = {
-        **binary_metrics(test_y, prob[masks["test"]]),
-        "best_epoch": int(best_epoch),
-        "n_train": int(masks["train"].sum()),
-        "n_val": int(masks["val"].sum()),
-        "n_test": int(masks["test"].sum()),
-        "device": next(model.parameters()).device.type,
-        "kernel": "eager",
-        "validation": binary_metrics(val_y, prob[masks["val"]]),
-    }
+    predictions, metrics = fold_outcome(cohort, masks, prob, model, best_epoch)
+    metrics["kernel"] = "eager"
     tables = {}
     if hasattr(model, "feature_importance"):
         importance = model.feature_importance(cohort.pathways, cohort.imaging_columns)
@@ -205,7 +187,7 @@ def _finish(cohort, masks, parts, model, optim, scaler, best_epoch, history, see
         history=history,
         attention=attention,
         test_subjects=cohort.subjects[masks["test"]],
-        test_labels=test_y.astype(int),
+        test_labels=cohort.labels[masks["test"]].astype(int),
         pathways=list(cohort.pathways),
         regions=list(cohort.regions),
         measures=list(cohort.measures),
