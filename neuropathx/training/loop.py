@@ -379,6 +379,29 @@ def fold_outcome(cohort, masks, prob, model, best_epoch) -> tuple[pd.DataFrame, 
     return predictions, metrics
 
 
+def fold_result(
+    cohort, masks, model, params: dict, scaler, predictions, metrics, history, seed, **extra
+) -> FoldResult:
+    """The FoldResult of a trained model: its weights and config, the fold's tables and the
+    names of its subjects and features (``extra``: attention, tables)."""
+    return FoldResult(
+        state_dict={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        model_config=model.config.to_dict(),
+        params=params,
+        scaler=scaler,
+        predictions=predictions,
+        metrics=metrics,
+        history=history,
+        test_subjects=cohort.subjects[masks["test"]],
+        test_labels=cohort.labels[masks["test"]].astype(int),
+        pathways=list(cohort.pathways),
+        regions=list(cohort.regions),
+        measures=list(cohort.measures),
+        seed=int(seed),
+        **extra,
+    )
+
+
 def _finish(cohort, masks, parts, model, params, scaler, best_epoch, history, seed) -> FoldResult:
     """Predict every used subject with the restored best model; test metrics computed once."""
     probs, attention = {}, None
@@ -392,19 +415,7 @@ def _finish(cohort, masks, parts, model, params, scaler, best_epoch, history, se
         prob[mask] = probs[part]
     predictions, metrics = fold_outcome(cohort, masks, prob, model, best_epoch)
     metrics["kernel"] = backend_for(parts["train"].genetics)  # what ran the hot loops
-    return FoldResult(
-        state_dict={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-        model_config=model.config.to_dict(),
-        params=params.to_dict(),
-        scaler=scaler,
-        predictions=predictions,
-        metrics=metrics,
-        history=history,
+    return fold_result(
+        cohort, masks, model, params.to_dict(), scaler, predictions, metrics, history, seed,
         attention=attention,
-        test_subjects=cohort.subjects[masks["test"]],
-        test_labels=cohort.labels[masks["test"]].astype(int),
-        pathways=list(cohort.pathways),
-        regions=list(cohort.regions),
-        measures=list(cohort.measures),
-        seed=int(seed),
-    )
+    )  # fmt: skip

@@ -27,6 +27,7 @@ from neuropathx.training.loop import (
     batch_slices,
     deterministic_algorithms,
     fold_outcome,
+    fold_result,
     make_optimizer,
     prepare_fold,
     resolve_device,
@@ -177,20 +178,7 @@ def _finish(cohort, masks, parts, model, optim, scaler, best_epoch, history, see
     if hasattr(model, "feature_importance"):
         importance = model.feature_importance(cohort.pathways, cohort.imaging_columns)
         tables["feature_importance"] = pd.DataFrame(importance)
-    return FoldResult(
-        state_dict={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-        model_config=model.config.to_dict(),
-        params=asdict(optim),
-        scaler=scaler,
-        predictions=predictions,
-        metrics=metrics,
-        history=history,
-        attention=attention,
-        test_subjects=cohort.subjects[masks["test"]],
-        test_labels=cohort.labels[masks["test"]].astype(int),
-        pathways=list(cohort.pathways),
-        regions=list(cohort.regions),
-        measures=list(cohort.measures),
-        seed=int(seed),
-        tables=tables,
-    )
+    return fold_result(
+        cohort, masks, model, asdict(optim), scaler, predictions, metrics, history, seed,
+        attention=attention, tables=tables,
+    )  # fmt: skip
