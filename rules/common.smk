@@ -1,9 +1,9 @@
 # Input helpers shared by all stages: paths resolved from the config, model lists,
 # per-rule parameters. No rules here.
 
-import csv
 import re
-from pathlib import Path
+
+from neuropathx.imaging.stats_paths import stats_files_read  # standard library only
 
 DEMO = "results/demo"
 #: participants.tsv as checked against its schema: the table every later stage reads
@@ -97,44 +97,18 @@ def imaging_inputs(wildcards):
     return files
 
 
-SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # IDs the imaging stage accepts
-#: Other file names of a parcellation (FreeSurfer 5.3: DKTatlas40), as neuropathx.imaging.subjects
-STATS_ALIASES = {
-    "aparc.DKTatlas": "aparc.DKTatlas40",
-    "aparc.DKTatlas40": "aparc.DKTatlas",
-}
-
-
-def participant_ids(path):
-    """participant_id column of a participants table (empty when it cannot be read yet)."""
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle, delimiter="\t"))
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return []
-    ids = [(r.get("participant_id") or "").strip() for r in rows]
-    return [i for i in ids if SAFE_ID.fullmatch(i) and ".." not in i]
-
-
 def freesurfer_stats_files():
     """Existing ``<subject>/stats/?h.<parcellation>.stats`` (or alias) and ``aseg.stats`` of
     every participant. None for the demo: its SUBJECTS_DIR is one output of the demo rule.
     """
     if demo_enabled():
         return []
-    parc = config["imaging"]["parcellation"]
-    names = [parc] + ([STATS_ALIASES[parc]] if parc in STATS_ALIASES else [])
-    stats = [f"{h}.{n}.stats" for n in names for h in ("lh", "rh")] + ["aseg.stats"]
-    root = Path(config["inputs"]["subjects_dir"])
-    files = []
-    prefix = config["participants"]["id_prefix"]
-    for subject in participant_ids(config["inputs"]["participants"]):
-        folder = root / subject / "stats"
-        if prefix and not (root / subject).is_dir():  # BIDS prefix on one side only
-            other = subject.removeprefix(prefix) if subject.startswith(prefix) else ""
-            folder = root / (other or prefix + subject) / "stats"
-        files += [str(folder / f) for f in stats if (folder / f).is_file()]
-    return files
+    return stats_files_read(
+        config["inputs"]["subjects_dir"],
+        config["inputs"]["participants"],
+        config["imaging"]["parcellation"],
+        config["participants"]["id_prefix"],
+    )
 
 
 def participants_input(wildcards):

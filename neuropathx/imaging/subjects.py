@@ -15,13 +15,12 @@ from pathlib import Path
 
 from neuropathx.errors import InputError
 from neuropathx.imaging.freesurfer import intracranial_volume, parse_aseg_stats, parse_parc_stats
-
-HEMISPHERES = ("lh", "rh")
-#: Other file names of one parcellation: FreeSurfer 5.3 wrote the DKT atlas as ``DKTatlas40``.
-PARCELLATION_ALIASES = {
-    "aparc.DKTatlas": ("aparc.DKTatlas40",),
-    "aparc.DKTatlas40": ("aparc.DKTatlas",),
-}
+from neuropathx.imaging.stats_paths import (  # noqa: F401  (re-exported)
+    HEMISPHERES,
+    PARCELLATION_ALIASES,
+    stats_file,
+    subject_folder,
+)
 
 
 @dataclass(frozen=True)
@@ -65,16 +64,6 @@ def _read_hemisphere(path: str, hemi: str, measures: tuple[str, ...]) -> Hemisph
     return HemisphereStats(str(path), table.names, values, table.measures)
 
 
-def stats_file(folder: str, hemi: str, parcellation: str) -> str:
-    """``<folder>/stats/<hemi>.<parcellation>.stats``, or the existing file of an alias name
-    (``aparc.DKTatlas40`` for ``aparc.DKTatlas``); the first name when none exists."""
-    for name in (parcellation, *PARCELLATION_ALIASES.get(parcellation, ())):
-        path = os.path.join(folder, "stats", f"{hemi}.{name}.stats")
-        if os.path.isfile(path):
-            return path
-    return os.path.join(folder, "stats", f"{hemi}.{parcellation}.stats")
-
-
 def _not_found(folder: str, parcellation: str) -> str:
     """'stats file not found' with the parcellations that the folder does hold."""
     stats = os.path.join(folder, "stats")
@@ -87,18 +76,6 @@ def _not_found(folder: str, parcellation: str) -> str:
     )
     held = f"parcellations found there: {names}" if names else "no ?h.*.stats files there"
     return f"stats file not found ({held}; set imaging.parcellation to one of them)"
-
-
-def subject_folder(subjects_dir: str, subject: str, id_prefix: str = "sub-") -> str:
-    """``<subjects_dir>/<subject>``, or the folder named with / without the BIDS prefix
-    (``sub-01`` for ``01`` and the reverse) when only that one exists."""
-    folder = os.path.join(subjects_dir, subject)
-    if id_prefix and not os.path.isdir(folder):
-        other = subject.removeprefix(id_prefix) if subject.startswith(id_prefix) else None
-        other = other or id_prefix + subject
-        if os.path.isdir(os.path.join(subjects_dir, other)):
-            return os.path.join(subjects_dir, other)
-    return folder
 
 
 def load_subject(

@@ -49,21 +49,26 @@ def _attention_matrix(means, pathways, regions) -> pd.DataFrame:
     return frame
 
 
+def _contrast_table(subjects, stack, contrast: str, n_permutations: int, seed: int, settings):
+    """One contrast's ranked link table with the report's threshold and call rule."""
+    return contrast_table(
+        subjects,
+        stack.pathways,
+        stack.regions,
+        contrast,
+        n_permutations,
+        seed,
+        settings["alpha"],
+        settings["call_on"],
+    )
+
+
 def link_tables(stack, settings: dict, seed: int, n_permutations: int) -> dict[str, pd.DataFrame]:
     """Ranked table of every link for each contrast (raw, pair), with fold stability."""
     subjects = subject_attention(stack)
     tables = {}
     for contrast in CONTRASTS:
-        table = contrast_table(
-            subjects,
-            stack.pathways,
-            stack.regions,
-            contrast,
-            n_permutations,
-            seed,
-            settings["alpha"],
-            settings["call_on"],
-        )
+        table = _contrast_table(subjects, stack, contrast, n_permutations, seed, settings)
         stability = fold_stability(stack, contrast, settings["top_k"])
         index = {
             (p, r): (i, j)
@@ -84,16 +89,7 @@ def model_rankings(attention: dict[str, list], settings: dict, seed: int) -> dic
         stack = load_attention(files)
         subjects = subject_attention(stack)
         for contrast in CONTRASTS:
-            table = contrast_table(
-                subjects,
-                stack.pathways,
-                stack.regions,
-                contrast,
-                0,
-                seed,
-                settings["alpha"],
-                settings["call_on"],
-            )
+            table = _contrast_table(subjects, stack, contrast, 0, seed, settings)
             rankings[f"{name}_{contrast}"] = score_matrix(table, stack.pathways, stack.regions)
     return rankings
 
