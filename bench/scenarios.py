@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -98,7 +99,7 @@ def truth_recovery(run_dir: Path) -> dict[str, dict[str, float]]:
             "auroc": float(r.auroc),
             "auprc": float(r.auprc),
             "precision_at_k": float(r.precision_at_k),
-            "k": int(r.k),
+            "k": int(r.k) if np.isfinite(r.k) else None,
         }
         for r in table.itertuples(index=False)
     }
@@ -130,10 +131,17 @@ def collect_run(run_dir: Path, scenario: str, auc_only: bool = False) -> dict:
     return out
 
 
-def _mean_sd(values: list[float]) -> dict[str, float]:
+def _mean_sd(values: list[float]) -> dict[str, float | None]:
+    """Mean, SD and count of the finite values; None where undefined (strict JSON has no NaN).
+
+    A figure that is NaN in a run (the AUROC of planted pairs on a scenario without any,
+    e.g. ``additive``) does not count; with no finite value mean and sd are None.
+    """
     s = pd.Series(values, dtype=float)
-    sd = round(float(s.std(ddof=1)), 4) if len(s) > 1 else None  # JSON has no NaN
-    return {"mean": round(float(s.mean()), 4), "sd": sd, "n": len(s)}
+    s = s[np.isfinite(s)]
+    mean = round(float(s.mean()), 4) if len(s) else None
+    sd = round(float(s.std(ddof=1)), 4) if len(s) > 1 else None
+    return {"mean": mean, "sd": sd, "n": len(s)}
 
 
 def aggregate(runs: dict[str, list[dict]]) -> dict:
@@ -166,8 +174,9 @@ def format_table(summary: dict) -> str:
     lines = [f"{'scenario':9s} {'figure':48s} {'mean':>7s} {'sd':>7s} {'n':>3s}"]
 
     def add(scenario: str, name: str, v: dict) -> None:
+        mean = "n/a" if v["mean"] is None else f"{v['mean']:7.3f}"
         sd = "" if v["sd"] is None else f"{v['sd']:7.3f}"
-        lines.append(f"{scenario:9s} {name:48s} {v['mean']:7.3f} {sd:>7s} {v['n']:3d}")
+        lines.append(f"{scenario:9s} {name:48s} {mean:>7s} {sd:>7s} {v['n']:3d}")
 
     for scenario, block in summary.items():
         for m, v in block.get("auc", {}).items():
@@ -236,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     meta = {"subjects": args.subjects, "seeds": args.seeds, "cores": args.cores, "set": extra}
     if seconds:
         meta["run_seconds"] = _mean_sd(seconds)
-    print(json.dumps({**meta, "scenarios": summary}))
+    print(json.dumps({**meta, "scenarios": summary}, allow_nan=False))
 
 
 if __name__ == "__main__":

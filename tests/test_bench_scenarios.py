@@ -6,6 +6,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -110,3 +111,32 @@ def test_overrides_and_dry_run(capsys):
     assert "null-seed1" in lines[0] and '"seed": 1' in lines[0]
     with pytest.raises(SystemExit, match="key=value"):
         bench.parse_set(["oops"])
+
+
+def _reject(constant: str) -> None:
+    raise AssertionError(f"non-strict JSON constant {constant}")
+
+
+def test_json_is_strict_without_planted_pairs(tmp_path, capsys):
+    # additive plants no pair: the report's truth_check has NaN AUROC/precision (and k);
+    # null has no truth_check figures at all. The last line must still be strict JSON.
+    for scenario in ("null", "additive"):
+        for seed in (1, 2):
+            run = tmp_path / f"{scenario}-seed{seed}"
+            _fake_run(run, {"neuropathx": 0.5 + seed / 100}, 0.9, [False, False], [0.5, 0.01])
+            if scenario == "additive":
+                truth = pd.DataFrame(
+                    [("neuropathx_raw", "all", np.nan, np.nan, np.nan, np.nan)],
+                    columns=bench.TRUTH_COLUMNS,
+                )
+                write_tsv(truth, run / bench.TRUTH_CHECK)
+    bench.main(
+        ["--scenarios", "null", "additive", "--seeds", "2", "--collect", "--workdir", str(tmp_path)]
+    )
+    out = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(out[-1], parse_constant=_reject)["scenarios"]
+    rec = summary["additive"]["recovery"]["neuropathx_raw/all"]
+    assert rec["auroc"] == {"mean": None, "sd": None, "n": 0} and rec["k"] is None
+    assert summary["null"]["auc"]["neuropathx"] == {"mean": 0.515, "sd": 0.0071, "n": 2}
+    assert "NaN" not in out[-1] and any("n/a" in line for line in out)
+    assert bench._mean_sd([0.6, float("nan"), 0.8]) == {"mean": 0.7, "sd": 0.1414, "n": 2}
