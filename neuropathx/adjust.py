@@ -13,6 +13,13 @@ Coding rules, each recorded in the fold's ``metrics.json`` under ``adjustment``:
 
 - Numeric covariates are centred and scaled with the training rows' mean and SD; one that is
   constant in the training rows is dropped for the fold.
+- A numeric covariate named in ``spline_df`` (``{age: 3}``) enters as a restricted
+  (natural) cubic spline with that many columns instead of one linear column: ``df + 1``
+  knots at Harrell's quantiles of the TRAINING rows (``spline_knots``; df 3: the 5, 35, 65
+  and 95 % quantiles), the basis of :func:`restricted_cubic_basis` (cubic between the knots,
+  linear beyond the outer ones, so test rows outside the training range are extrapolated
+  linearly), each column scaled with its training mean and SD. Fewer distinct knots than
+  three in a fold (a near-constant covariate) fall back to the linear column, recorded.
 - A text column (or one named in ``categorical``) is one-hot coded with its first level (in
   sorted order) as the reference, dropped. A level held by fewer than ``min_group_size``
   training subjects (a site with one subject in the fold) is merged into the reference:
@@ -44,11 +51,13 @@ class AdjustmentSpec:
     categorical: list[str] = field(default_factory=list)
     batch: str | None = None
     min_group_size: int = 2
+    spline_df: dict[str, int] = field(default_factory=dict)  # covariate -> spline columns
 
     @classmethod
     def from_dict(cls, d: dict | None) -> AdjustmentSpec:
         d = dict(d or {})
-        unknown = sorted(set(d) - {"imaging", "genetics", "categorical", "batch", "min_group_size"})
+        known = {"imaging", "genetics", "categorical", "batch", "min_group_size", "spline_df"}
+        unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"adjustment: unknown key(s) {unknown}")
         spec = cls(
@@ -57,7 +66,21 @@ class AdjustmentSpec:
             categorical=list(d.get("categorical") or []),
             batch=d.get("batch") or None,
             min_group_size=int(d.get("min_group_size", 2)),
+            spline_df=dict(d.get("spline_df") or {}),
         )
+        for name, df in spec.spline_df.items():
+            if name not in [*spec.imaging, *spec.genetics]:
+                raise ValueError(
+                    f"covariates.spline_df: {name!r} is not an imaging or genetics covariate "
+                    f"({[*spec.imaging, *spec.genetics]})"
+                )
+            if name in spec.categorical:
+                raise ValueError(f"covariates.spline_df: {name!r} is categorical")
+            if isinstance(df, bool) or not isinstance(df, int) or df not in _HARRELL_QUANTILES:
+                raise ValueError(
+                    f"covariates.spline_df: {name}: {df!r} must be an integer from 2 to "
+                    f"{max(_HARRELL_QUANTILES)} (1 is the linear term: leave the name out)"
+                )
         if spec.batch is not None and spec.batch in spec.imaging:
             raise ValueError(
                 f"covariates: {spec.batch!r} is both the ComBat batch and an imaging covariate; "
@@ -78,6 +101,57 @@ class AdjustmentSpec:
         return bool(self.imaging or self.genetics or self.batch)
 
 
+# Knot positions (quantiles) of a restricted cubic spline by number of columns (df = knots - 1):
+# Harrell, Regression Modeling Strategies (2015), table 2.3.
+_HARRELL_QUANTILES = {
+    2: (0.10, 0.50, 0.90),
+    3: (0.05, 0.35, 0.65, 0.95),
+    4: (0.05, 0.275, 0.50, 0.725, 0.95),
+    5: (0.05, 0.23, 0.41, 0.59, 0.77, 0.95),
+    6: (0.025, 0.1833, 0.3417, 0.50, 0.6583, 0.8167, 0.975),
+}
+
+
+def spline_knots(x_train: np.ndarray, df: int) -> np.ndarray:
+    """The distinct knots of a ``df``-column restricted cubic spline: Harrell's quantiles of
+    the training values (ties collapse, so fewer knots may come back)."""
+    x = np.asarray(x_train, dtype=float)
+    return np.unique(np.quantile(x, _HARRELL_QUANTILES[df]))
+
+
+def restricted_cubic_basis(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """(N, k - 1) restricted cubic spline basis of ``x`` for ``k >= 3`` increasing knots.
+
+    Column 0 is ``x``; column j (1..k-2), with ``u+ = max(u, 0)``, is
+
+        [(x - t_j)+^3 - (x - t_{k-1})+^3 (t_k - t_j) / (t_k - t_{k-1})
+                      + (x - t_k)+^3 (t_{k-1} - t_j) / (t_k - t_{k-1})] / (t_k - t_1)^2
+
+    (Harrell's parametrisation, scaled to the units of x). With an intercept the columns
+    span the natural cubic splines with these knots: cubic between knots, twice
+    continuously differentiable, linear below t_1 and above t_k.
+    """
+    t = np.asarray(knots, dtype=float)
+    if t.ndim != 1 or len(t) < 3 or np.any(np.diff(t) <= 0):
+        raise ValueError(f"restricted cubic spline: need >= 3 increasing knots, got {t}")
+    x = np.asarray(x, dtype=float)
+    k, scale = len(t), (t[-1] - t[0]) ** 2
+
+    def cube(u: np.ndarray) -> np.ndarray:
+        return np.clip(u, 0, None) ** 3
+
+    span = t[-1] - t[-2]
+    cols = [x]
+    for j in range(k - 2):
+        term = (
+            cube(x - t[j])
+            - cube(x - t[-2]) * (t[-1] - t[j]) / span
+            + cube(x - t[-1]) * (t[-2] - t[j]) / span
+        )
+        cols.append(term / scale)
+    return np.column_stack(cols)
+
+
 @dataclass
 class CovariateDesign:
     """Covariate coding fitted on training rows; ``encode`` applies it to any rows."""
@@ -85,12 +159,14 @@ class CovariateDesign:
     numeric: dict[str, tuple[float, float]]  # column -> (training mean, SD)
     levels: dict[str, list[str]]  # categorical column -> coded (non-reference) levels
     notes: list[str]
+    # spline covariate -> (knots, training mean and SD of each basis column)
+    splines: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @classmethod
     def fit(
         cls, table: pd.DataFrame, train: np.ndarray, names: list[str], spec: AdjustmentSpec
     ) -> CovariateDesign:
-        numeric, levels, notes = {}, {}, []
+        numeric, levels, notes, splines = {}, {}, [], {}
         for name in names:
             col = table[name]
             if _is_categorical(col, name, spec):
@@ -114,17 +190,36 @@ class CovariateDesign:
                 if not sd > 0:
                     notes.append(f"{name}: constant in the training rows, dropped")
                     continue
+                if name in spec.spline_df:
+                    knots = spline_knots(x, spec.spline_df[name])
+                    if len(knots) >= 3:
+                        basis = restricted_cubic_basis(x, knots)
+                        splines[name] = (knots, basis.mean(axis=0), basis.std(axis=0))
+                        continue
+                    notes.append(
+                        f"{name}: fewer than 3 distinct spline knots in the training rows, "
+                        "linear term only"
+                    )
                 numeric[name] = (float(x.mean()), sd)
-        return cls(numeric, levels, notes)
+        return cls(numeric, levels, notes, splines)
 
     @property
     def column_names(self) -> list[str]:
         dummies = [f"{c}[{lv}]" for c, lvs in self.levels.items() for lv in lvs]
-        return [*self.numeric, *dummies]
+        spline = [
+            f"{c}[rcs{j}]"
+            for c, (knots, _, _) in self.splines.items()
+            for j in range(len(knots) - 1)
+        ]
+        return [*self.numeric, *spline, *dummies]
 
     def encode(self, table: pd.DataFrame) -> np.ndarray:
-        """(N, C) design without intercept: scaled numerics, then one-hot dummies."""
+        """(N, C) design without intercept: scaled numerics, scaled spline bases, then
+        one-hot dummies."""
         cols = [(table[c].to_numpy(dtype=float) - m) / s for c, (m, s) in self.numeric.items()]
+        for c, (knots, mean, sd) in self.splines.items():
+            basis = (restricted_cubic_basis(table[c].to_numpy(dtype=float), knots) - mean) / sd
+            cols += list(basis.T)
         for c, lvs in self.levels.items():
             values = table[c].astype(str).to_numpy()
             cols += [(values == lv).astype(float) for lv in lvs]

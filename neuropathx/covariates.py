@@ -31,6 +31,7 @@ def adjustment_spec(settings: dict | None) -> dict:
         "categorical": list(s.get("categorical") or []),
         "batch": s.get("combat_batch") or None,
         "min_group_size": int(s.get("min_group_size", 2)),
+        "spline_df": dict(s.get("spline_df") or {}),
     }
 
 

@@ -12,6 +12,8 @@ from neuropathx.adjust import (
     CovariateDesign,
     adjust_fold,
     residualise,
+    restricted_cubic_basis,
+    spline_knots,
     summarise_adjustment,
 )
 from neuropathx.cohort import CohortArrays
@@ -268,3 +270,87 @@ def test_summary_paragraph():
     r2 = folds[0]["adjustment"]["imaging"]["r2"]["mean"]
     assert f"{100 * r2:.1f}% of a feature's training variance" in text
     assert "None" in summarise_adjustment([{"adjustment": {"enabled": False}}, {}])
+
+
+def test_restricted_cubic_basis_by_hand():
+    # knots 0, 1, 2 (scale (2 - 0)^2 = 4): column 1 is
+    # [x+^3 - (x - 1)+^3 * 2 + (x - 2)+^3 * 1] / 4
+    basis = restricted_cubic_basis(np.array([-1.0, 0.5, 1.5, 3.0]), np.array([0.0, 1.0, 2.0]))
+    expected = np.array([0.0, 0.125 / 4, (3.375 - 2 * 0.125) / 4, (27 - 2 * 8 + 1) / 4])
+    np.testing.assert_allclose(basis[:, 0], [-1.0, 0.5, 1.5, 3.0])
+    np.testing.assert_allclose(basis[:, 1], expected, rtol=1e-12)
+    with pytest.raises(ValueError, match=">= 3 increasing knots"):
+        restricted_cubic_basis(np.zeros(3), np.array([0.0, 1.0, 1.0]))
+
+
+def test_restricted_cubic_basis_spans_the_natural_splines_sklearn_oracle():
+    """Inside the knots every column is a cubic spline with these knots (in the span of
+    scikit-learn's B-spline basis, an independent implementation); beyond the outer knots it
+    is linear (zero second differences): with the intercept, the k-dimensional space of
+    natural cubic splines."""
+    from sklearn.preprocessing import SplineTransformer
+
+    knots = np.array([40.0, 52.0, 61.0, 66.0, 80.0])
+    inside = np.linspace(40.0, 80.0, 401)
+    rcs = np.column_stack([np.ones_like(inside), restricted_cubic_basis(inside, knots)])
+    bspl = SplineTransformer(knots=knots[:, None], degree=3).fit_transform(inside[:, None])
+    assert bspl.shape[1] == len(knots) + 2  # all cubic splines: k + 2 dimensions
+    coef, *_ = np.linalg.lstsq(bspl, rcs, rcond=None)
+    assert np.abs(bspl @ coef - rcs).max() < 1e-8 * np.abs(rcs).max()
+    assert np.linalg.matrix_rank(rcs) == len(knots)  # natural: k of the k + 2 dimensions
+    for outside in (np.linspace(10.0, 40.0, 31), np.linspace(80.0, 120.0, 41)):
+        second = np.diff(restricted_cubic_basis(outside, knots), n=2, axis=0)
+        assert np.abs(second).max() < 1e-9
+    # between knots the curvature is real (else the spline would be just the linear term)
+    assert np.abs(np.diff(restricted_cubic_basis(inside, knots)[:, 1:], n=2, axis=0)).max() > 1e-6
+
+
+def test_spline_knots_from_training_rows_only_and_exact_removal():
+    rng = np.random.default_rng(3)
+    n = 200
+    age = rng.uniform(40, 85, n)
+    train = np.arange(n) < 150
+    table = pd.DataFrame({"age": age, "sex": rng.choice(["F", "M"], n)})
+    spec = AdjustmentSpec(imaging=["age", "sex"], spline_df={"age": 3})
+    design = CovariateDesign.fit(table, train, ["age", "sex"], spec)
+    knots = design.splines["age"][0]
+    np.testing.assert_allclose(knots, np.quantile(age[train], [0.05, 0.35, 0.65, 0.95]))
+    np.testing.assert_array_equal(knots, spline_knots(age[train], 3))
+    assert design.column_names == ["age[rcs0]", "age[rcs1]", "age[rcs2]", "sex[M]"]
+    # test rows far outside the training range change nothing fitted on the training rows
+    moved = table.copy()
+    moved.loc[~train, "age"] = 130.0
+    refit = CovariateDesign.fit(moved, train, ["age", "sex"], spec)
+    np.testing.assert_array_equal(refit.splines["age"][0], knots)
+    np.testing.assert_array_equal(refit.encode(moved)[train], design.encode(table)[train])
+    # an age effect that is a natural spline with these knots (a hinge-like curve) is removed
+    # exactly by the spline design, and only in part by the linear one
+    curve = restricted_cubic_basis(age, knots) @ np.array([0.02, 1.5, -0.8])
+    y = np.column_stack([curve, rng.normal(size=n)])
+    y[:, 1] += curve
+    adjusted, r2 = residualise(y, design.encode(table), train)
+    np.testing.assert_allclose(adjusted[:, 0], adjusted[:, 0].mean(), atol=1e-9)
+    linear = CovariateDesign.fit(table, train, ["age", "sex"], AdjustmentSpec(imaging=["age"]))
+    lin_adjusted, lin_r2 = residualise(y, linear.encode(table), train)
+    assert np.std(lin_adjusted[:, 0]) > 0.1 * np.std(curve) and r2[0] > lin_r2[0]
+
+
+def test_spline_spec_errors_and_fallback():
+    with pytest.raises(ValueError, match="'PC1' is not an imaging or genetics covariate"):
+        AdjustmentSpec.from_dict({"imaging": ["age"], "spline_df": {"PC1": 3}})
+    with pytest.raises(ValueError, match="must be an integer from 2 to 6"):
+        AdjustmentSpec.from_dict({"imaging": ["age"], "spline_df": {"age": 1}})
+    with pytest.raises(ValueError, match="must be an integer from 2 to 6"):
+        AdjustmentSpec.from_dict({"imaging": ["age"], "spline_df": {"age": True}})
+    with pytest.raises(ValueError, match="'site' is categorical"):
+        AdjustmentSpec.from_dict(
+            {"imaging": ["site"], "categorical": ["site"], "spline_df": {"site": 3}}
+        )
+    spec = AdjustmentSpec.from_dict({"imaging": ["age"], "spline_df": {"age": 3}})
+    assert spec.spline_df == {"age": 3}
+    # ages on two values only: the quantile knots collapse, the linear term is used
+    table = pd.DataFrame({"age": np.repeat([60.0, 70.0], 20)})
+    design = CovariateDesign.fit(table, np.ones(40, bool), ["age"], spec)
+    assert (
+        design.column_names == ["age"] and "fewer than 3 distinct spline knots" in design.notes[0]
+    )

@@ -82,7 +82,7 @@ def test_covariates_aligned_and_incomplete_subjects_excluded(tmp_path):
     spec = json.loads(out["covariates"].with_suffix(".json").read_text())
     assert spec == {
         "imaging": ["age", "sex", "eTIV"], "genetics": ["PC1"], "categorical": [],
-        "batch": "site", "min_group_size": 2,
+        "batch": "site", "min_group_size": 2, "spline_df": {},
     }  # fmt: skip
     cohort = load_cohort(out["subjects"], out["genetics"], out["imaging"], out["covariates"])
     assert cohort.adjustment == spec and len(cohort.covariates) == len(cohort.subjects) == 14
