@@ -13,8 +13,9 @@ then the run's tables are read:
   called): on ``null`` the share of links called, and of links with p < 0.05, per contrast.
 
 Over seeds each figure is given as mean +- SD. Prints one table, then (last line) one JSON
-object. ``--dry-run`` prints the runs and their overrides; ``--collect DIR`` only reads runs
-already in DIR (``<scenario>-seed<k>/``).
+object. ``--dry-run`` prints the runs and their overrides; ``--collect`` only reads runs
+already in ``--workdir`` (``<scenario>-seed<k>/``); ``--resume`` reruns only those not
+finished there with the same override.
 
     python bench/scenarios.py --scenarios null coupling --seeds 5 --subjects 600
 """
@@ -190,6 +191,17 @@ def format_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _finished(run_dir: Path, override: dict) -> bool:
+    """A run already done with this very override (its tables and override file are there)."""
+    done = run_dir / "bench_override.yaml"
+    tables = [run_dir / rel for rel in (FOLD_METRICS, TRUTH_CHECK, LINKS_ALL)]
+    return (
+        done.is_file()
+        and yaml.safe_load(done.read_text()) == override
+        and all(t.is_file() for t in tables)
+    )
+
+
 def run_one(run_dir: Path, override: dict, cores: int) -> float:
     """Copy the workflow into ``run_dir``, run it with ``override``; seconds taken."""
     sys.path.insert(0, str(REPO / "tests"))
@@ -219,6 +231,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dry-run", action="store_true", help="print the runs, run nothing")
     ap.add_argument("--collect", action="store_true", help="only read runs already in workdir")
     ap.add_argument(
+        "--resume",
+        action="store_true",
+        help="rerun only the runs whose tables are not in workdir yet (after an interruption)",
+    )
+    ap.add_argument(
         "--auc-only", action="store_true", help="read only fold_metrics.tsv (no report tables)"
     )
     args = ap.parse_args(argv)
@@ -236,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     runs: dict[str, list[dict]] = {sc: [] for sc in args.scenarios}
     seconds = []
     for sc, _, run_dir, override in plan:
-        if not args.collect:
+        if not args.collect and not (args.resume and _finished(run_dir, override)):
             seconds.append(run_one(run_dir, override, args.cores))
             print(f"# {run_dir.name}: {seconds[-1]:.0f} s", file=sys.stderr)
         runs[sc].append(collect_run(run_dir, sc, args.auc_only))

@@ -140,3 +140,25 @@ def test_json_is_strict_without_planted_pairs(tmp_path, capsys):
     assert summary["null"]["auc"]["neuropathx"] == {"mean": 0.515, "sd": 0.0071, "n": 2}
     assert "NaN" not in out[-1] and any("n/a" in line for line in out)
     assert bench._mean_sd([0.6, float("nan"), 0.8]) == {"mean": 0.7, "sd": 0.1414, "n": 2}
+
+
+def test_resume_reruns_only_unfinished_runs(tmp_path, monkeypatch, capsys):
+    done = tmp_path / "null-seed1"
+    _fake_run(done, {"neuropathx": 0.5}, 0.9, [False], [0.5])
+    override = bench.run_override("null", 1, 600, {"training": {"seeds": 1}})
+    (done / "bench_override.yaml").write_text(yaml.safe_dump(override))
+    ran = []
+
+    def fake_run_one(run_dir, override, cores):
+        ran.append(run_dir.name)
+        _fake_run(run_dir, {"neuropathx": 0.6}, 0.9, [False], [0.5])
+        return 1.0
+
+    monkeypatch.setattr(bench, "run_one", fake_run_one)
+    argv = ["--scenarios", "null", "--seeds", "2", "--workdir", str(tmp_path), "--resume"]
+    bench.main([*argv, "--set", "training.seeds=1"])
+    assert ran == ["null-seed2"]
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["scenarios"]["null"]["auc"]["neuropathx"]["mean"] == pytest.approx(0.55)
+    bench.main(argv)  # another override (training.seeds default): both rerun
+    assert ran == ["null-seed2", "null-seed1", "null-seed2"]
