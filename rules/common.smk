@@ -182,7 +182,8 @@ def pca_inputs(wildcards):
 
 
 def neuropathx_models():
-    return list(config["models"])
+    """The ``models:`` variants to train (``enabled: false`` leaves one out)."""
+    return [m for m, v in config["models"].items() if v.get("enabled", True)]
 
 
 def baseline_models():
@@ -233,6 +234,7 @@ def neuropathx_params(wildcards):
         }
     )
     params.update(config["models"][wildcards.model])
+    params.pop("enabled", None)
     return params
 
 

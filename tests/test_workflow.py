@@ -59,6 +59,20 @@ def test_dry_run_of_default_config_lists_every_stage(tmp_path):
     assert counts.get("train_gmind") == "5"
 
 
+def test_disabled_models_are_not_trained(tmp_path):
+    work = copy_workflow(tmp_path / "wf")
+    off = {m: {"enabled": False} for m in ("neuropathx_no_sp", "gmind", "survpath")}
+    (work / "off.yaml").write_text(yaml.safe_dump({"models": off}))
+    result = run_snakemake(work, "-n", "--quiet", "rules", "--configfile", "off.yaml")
+    assert result.returncode == 0, result.stdout
+    counts = dict(
+        line.split()
+        for line in result.stdout.splitlines()
+        if len(line.split()) == 2 and line.split()[1].isdigit()
+    )
+    assert counts.get("train_neuropathx") == "10" and "train_gmind" not in counts
+
+
 def test_own_cohort_config_without_inputs_fails_with_a_clear_message(tmp_path):
     work = copy_workflow(tmp_path / "wf")
     (work / "own.yaml").write_text("demo:\n  enabled: false\n")
