@@ -104,3 +104,23 @@ def test_config_rejects_bad_widths():
         NeuroPathXConfig(n_pathways=3, n_regions=2, d_q=0)
     with pytest.raises(ValueError, match="dropout"):
         NeuroPathXConfig(n_pathways=3, n_regions=2, dropout=1.0)
+
+
+@pytest.mark.parametrize("key_activation", [False, True])
+def test_regions_are_exchangeable_the_model_has_no_region_identity(key_activation):
+    """Keys, values and their norms are one function of a region's F measures shared by all
+    regions, and the fused representation sums over regions: permuting the regions (the same
+    permutation for every subject) permutes the attention columns and leaves the logits and
+    X_IGC unchanged. A coupling of one pathway with one region can only reach the head summed
+    with every other region's term (README "Demo scenarios", coupling)."""
+    torch.manual_seed(0)
+    cfg = NeuroPathXConfig(n_pathways=6, n_regions=12, key_activation=key_activation)
+    model = NeuroPathX(cfg).eval()
+    genetics, imaging = torch.randn(32, 6), torch.randn(32, 12, 4)
+    perm = torch.randperm(12)
+    with torch.no_grad():
+        logits, attention, fused = model(genetics, imaging)
+        logits_p, attention_p, fused_p = model(genetics, imaging[:, perm])
+    torch.testing.assert_close(logits_p, logits, atol=1e-5, rtol=0)
+    torch.testing.assert_close(fused_p, fused, atol=1e-5, rtol=0)
+    torch.testing.assert_close(attention_p, attention[:, :, perm], atol=1e-6, rtol=0)
