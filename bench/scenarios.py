@@ -10,7 +10,9 @@ then the run's tables are read:
   recovery of the planted pairs, against all links or against decoys, per ranking
   (``<model>_raw``, ``<model>_pair``, ``univariate_product``, ``elastic_net_interaction``);
 - ``results/report/links_all.tsv`` (pathway, region, contrast, effect, p, p_maxT, q_bh,
-  called): on ``null`` the share of links called, and of links with p < 0.05, per contrast.
+  called): on ``null`` the share of links called, the share of runs calling any link (the
+  family-wise error rate the max-T call controls at ``report.alpha``) and the share of
+  links with p < 0.05 (nominal 0.05), per contrast.
 
 Over seeds each figure is given as mean +- SD. Prints one table, then (last line) one JSON
 object. ``--dry-run`` prints the runs and their overrides; ``--collect`` only reads runs
@@ -114,6 +116,7 @@ def called_share(run_dir: Path) -> dict[str, dict[str, float]]:
     for contrast, idx in links.groupby("contrast").groups.items():
         out[str(contrast)] = {
             "called": float(called[idx].mean()),
+            "any_called": float(called[idx].any()),  # over seeds: the family-wise error rate
             "p_below_0.05": float((links.loc[idx, "p"] < 0.05).mean()),
             "links": len(idx),
         }
@@ -164,7 +167,7 @@ def aggregate(runs: dict[str, list[dict]]) -> dict:
         for c in contrasts:
             have = [r["called"][c] for r in per_seed if c in r.get("called", {})]
             block["called"][c] = {
-                f: _mean_sd([h[f] for h in have]) for f in ("called", "p_below_0.05")
+                f: _mean_sd([h[f] for h in have]) for f in ("called", "any_called", "p_below_0.05")
             }
         out[scenario] = {k: v for k, v in block.items() if v}
     return out
@@ -187,6 +190,7 @@ def format_table(summary: dict) -> str:
             add(scenario, f"pairs precision@{v['k']} {k}", v["precision_at_k"])
         for c, v in block.get("called", {}).items():
             add(scenario, f"share called {c}", v["called"])
+            add(scenario, f"runs with a call {c}", v["any_called"])
             add(scenario, f"share p<0.05 {c}", v["p_below_0.05"])
     return "\n".join(lines)
 

@@ -75,9 +75,11 @@ def test_aggregate_mean_and_sd_over_seeds(tmp_path):
     called = summary["null"]["called"]["raw"]
     assert called["called"]["mean"] == pytest.approx(0.125)  # 1/4 and 0/4
     assert called["p_below_0.05"]["mean"] == pytest.approx(0.375)  # 1/4 and 2/4
+    assert called["any_called"]["mean"] == pytest.approx(0.5)  # one run of two calls a link
     assert "recovery" not in summary["null"]
     table = bench.format_table(summary)
     assert "AUC neuropathx" in table and "share called raw" in table
+    assert "runs with a call raw" in table
     one = bench.aggregate({"mixed": runs["coupling"][:1]})
     assert one["mixed"]["auc"]["cca"] == {"mean": 0.6, "sd": None, "n": 1}
     json.loads(json.dumps(one), parse_constant=pytest.fail)  # strict JSON, no NaN
