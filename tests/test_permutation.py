@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from neuropathx.reporting.attention import AttentionStack
+from neuropathx.reporting.attention import AttentionStack, file_repeat
+from neuropathx.reporting.contrasts import CONTRASTS, contrast_table
 from neuropathx.reporting.permutation import (
     benjamini_hochberg,
     permutation_test,
@@ -9,6 +10,7 @@ from neuropathx.reporting.permutation import (
     pooled_t,
     subject_attention,
 )
+from neuropathx.reporting.stage import link_tables
 
 
 def _repeated_null_stack(rng, n=80, repeats=5, folds=4, links=(6, 5), subject_sd=1.0):
@@ -16,9 +18,9 @@ def _repeated_null_stack(rng, n=80, repeats=5, folds=4, links=(6, 5), subject_sd
     repeats (as a subject's attention is), plus fold-model offsets and noise."""
     labels = rng.permutation(np.arange(n) % 2)
     person = subject_sd * rng.normal(size=(n, *links))
-    mats, lab, subj, fold_ids = [], [], [], []
+    mats, lab, subj, fold_ids, repeat_ids = [], [], [], [], []
     k = 0
-    for _ in range(repeats):
+    for repeat in range(repeats):
         order = rng.permutation(n)
         for part in np.array_split(order, folds):
             offset = rng.normal(size=links)
@@ -26,10 +28,108 @@ def _repeated_null_stack(rng, n=80, repeats=5, folds=4, links=(6, 5), subject_sd
             lab.append(labels[part])
             subj.append(np.array([f"s{i}" for i in part]))
             fold_ids.append(np.full(len(part), k))
+            repeat_ids.append(np.full(len(part), repeat + 1))
             k += 1
     names = [f"P{i}" for i in range(links[0])], [f"r{i}" for i in range(links[1])]
     return AttentionStack(np.concatenate(mats), np.concatenate(lab), np.concatenate(subj),
-                          np.concatenate(fold_ids), *names)  # fmt: skip
+                          np.concatenate(fold_ids), np.concatenate(repeat_ids),
+                          *names)  # fmt: skip
+
+
+def _learner_null_stack(rng, n=60, repeats=10, folds=5, links=(4, 5), noise=0.2):
+    """Null labels, but every fold "model" learns from its training labels, as a real one does:
+    test attention z_i * (b + noise), b = mean over training subjects of s_j z_j (s = centred
+    label, z a subject's feature of the link), noise = the model's own (init, SGD). A test
+    subject's attention thus holds the other folds' labels: the cross term the permutation
+    of fixed attention sees once, however many repeats are averaged."""
+    labels = rng.permutation(np.arange(n) % 2)
+    s, z = labels - labels.mean(), rng.normal(size=(n, *links))
+    mats, lab, subj, fold_ids, repeat_ids = [], [], [], [], []
+    for repeat in range(repeats):
+        order = rng.permutation(n)
+        for part in np.array_split(order, folds):
+            train = np.setdiff1d(order, part)
+            b = (s[train, None, None] * z[train]).mean(0) + noise * rng.normal(size=links)
+            mats.append(z[part] * b)
+            lab.append(labels[part])
+            subj.append(part.astype(str))
+            fold_ids.append(np.full(len(part), len(fold_ids)))
+            repeat_ids.append(np.full(len(part), repeat + 1))
+    names = [f"P{i}" for i in range(links[0])], [f"r{i}" for i in range(links[1])]
+    return AttentionStack(np.concatenate(mats), np.concatenate(lab), np.concatenate(subj),
+                          np.concatenate(fold_ids), np.concatenate(repeat_ids),
+                          *names)  # fmt: skip
+
+
+def test_report_p_values_test_one_repeat_not_the_pooled_repeats():
+    """The report's p-values (link_tables) stay calibrated on a learning null with 10 repeats,
+    where testing the repeat-averaged attention (the replaced design) is anti-conservative:
+    going back to pooling repeats for the p-values fails this test."""
+    settings = {"top_k": 5, "alpha": 0.05, "call_on": "p_maxT"}
+    report, pooled = [], []
+    for seed in range(120):
+        stack = _learner_null_stack(np.random.default_rng(seed))
+        tables = link_tables(stack, settings, seed, 200)
+        report += [tables[c]["p"].to_numpy() for c in CONTRASTS]
+        everyone = subject_attention(stack)
+        for c in CONTRASTS:
+            table = contrast_table(everyone, *_names(stack), c, 200, seed, 0.05)
+            pooled.append(table["p"].to_numpy())
+    assert 0.04 < np.mean(np.concatenate(report) < 0.05) < 0.062
+    assert np.mean(np.concatenate(pooled) < 0.05) > 0.07
+
+
+def _names(stack):
+    return stack.pathways, stack.regions
+
+
+def test_p_values_ignore_later_repeats_estimates_use_all(rng):
+    stack = _repeated_null_stack(rng, repeats=3)
+    settings = {"top_k": 5, "alpha": 0.05, "call_on": "p_maxT"}
+    before = link_tables(stack, settings, 0, 300)["raw"].set_index(["pathway", "region"])
+    later = stack.repeat > 1
+    stack.attention[later & (stack.labels == 1), 2, 3] += 5.0  # a huge effect, repeats 2-3 only
+    after = link_tables(stack, settings, 0, 300)["raw"].set_index(["pathway", "region"])
+    after = after.loc[before.index]
+    np.testing.assert_array_equal(after["p"], before["p"])
+    np.testing.assert_array_equal(after["p_maxT"], before["p_maxT"])
+    # the effect is the class difference of fold-centred attention over all 3 repeats
+    assert after.loc[("P2", "r3"), "effect"] == pytest.approx(
+        _class_difference(stack, stack.repeat > 0)[2, 3]
+    )
+    assert after.loc[("P2", "r3"), "effect"] > before.loc[("P2", "r3"), "effect"] + 2.5
+    assert after.loc[("P2", "r3"), "rank"] == 1
+    # repeat stability: top 5 in repeats 2 and 3 (the effect dwarfs the rest), so >= 2/3
+    assert after.loc[("P2", "r3"), "repeat_stability"] >= 2 / 3
+
+
+def test_one_repeat_tests_each_subject_once(rng):
+    stack = _repeated_null_stack(rng, repeats=2)
+    first = subject_attention(stack, repeat=1)
+    assert (first.times_tested == 1).all() and len(first.labels) == 80
+    np.testing.assert_allclose(
+        first.attention[first.labels == 1].mean(0) - first.attention[first.labels == 0].mean(0),
+        _class_difference(stack, stack.repeat == 1),
+    )
+    stack.repeat[:] = 1  # two repeats' files claimed as one: subjects tested twice in it
+    with pytest.raises(ValueError, match="tested in 2 folds of repeat 1"):
+        subject_attention(stack, repeat=1)
+    with pytest.raises(ValueError, match="no attention file of repeat 7"):
+        subject_attention(stack, repeat=7)
+
+
+def _class_difference(stack, rows):
+    """Ā_PAT − Ā_ND of fold-centred attention over the given rows, by hand."""
+    att = stack.attention.astype(float).copy()
+    for f in np.unique(stack.fold):
+        att[stack.fold == f] -= att[stack.fold == f].mean(0)
+    lab = stack.labels[rows]
+    return att[rows][lab == 1].mean(0) - att[rows][lab == 0].mean(0)
+
+
+def test_file_repeat_from_the_path():
+    assert file_repeat("results/train/neuropathx/repeat10/fold3/attention.npz") == 10
+    assert file_repeat("elsewhere/attention.npz") == 0
 
 
 def _per_fold_permutation_p(stack, n_perm, rng):

@@ -25,6 +25,7 @@ class AttentionStack:
     labels: np.ndarray  # (N,) 1 = patient
     subjects: np.ndarray  # (N,)
     fold: np.ndarray  # (N,) index of the file each row came from
+    repeat: np.ndarray  # (N,) CV repeat of the file each row came from
     pathways: list[str]
     regions: list[str]
 
@@ -32,12 +33,26 @@ class AttentionStack:
     def n_folds(self) -> int:
         return int(self.fold.max()) + 1 if len(self.fold) else 0
 
+    @property
+    def n_repeats(self) -> int:
+        return len(np.unique(self.repeat))
+
+
+_REPEAT = re.compile(r"repeat(?P<repeat>\d+)/fold\d+/[^/]+$")
+
+
+def file_repeat(path: str | Path) -> int:
+    """The CV repeat named by ``.../repeat<r>/fold<k>/<file>``; 0 for a path that names none
+    (then every such file counts as one repeat, and a subject may be in only one of them)."""
+    match = _REPEAT.search(Path(path).as_posix())
+    return int(match["repeat"]) if match else 0
+
 
 def load_attention(paths: list[str | Path]) -> AttentionStack:
     """Stack the attention files of all folds; they must share pathways and regions."""
     if not paths:
         raise ValueError("no attention files given")
-    mats, labels, subjects, folds = [], [], [], []
+    mats, labels, subjects, folds, repeats = [], [], [], [], []
     pathways = regions = None
     for i, path in enumerate(paths):
         with np.load(path, allow_pickle=False) as data:
@@ -58,11 +73,13 @@ def load_attention(paths: list[str | Path]) -> AttentionStack:
             labels.append(data["label"].astype(int))
             subjects.append(data["participant_id"].astype(str))
             folds.append(np.full(len(att), i))
+            repeats.append(np.full(len(att), file_repeat(path)))
     return AttentionStack(
         np.concatenate(mats),
         np.concatenate(labels),
         np.concatenate(subjects),
         np.concatenate(folds),
+        np.concatenate(repeats),
         pathways,
         regions,
     )

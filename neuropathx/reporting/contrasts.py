@@ -20,6 +20,7 @@ from neuropathx.reporting.permutation import (
     benjamini_hochberg,
     contrast_weights,
     permutation_test,
+    subject_attention,
 )
 
 CONTRASTS = ("raw", "pair")
@@ -51,21 +52,29 @@ def contrast_table(
     seed: int,
     alpha: float,
     call_on: str = "p_maxT",
+    tested: SubjectAttention | None = None,
 ) -> pd.DataFrame:
     """Every link of one contrast: effect, t, p, max-T p, BH q, called; ranked by |t|.
 
+    ``effect`` and ``t`` (the ranking) come from ``subjects`` (all repeats), ``p``, ``p_maxT``,
+    ``q_bh`` and ``called`` from the permutation test of ``tested`` (default ``subjects``; the
+    report passes the first repeat's attention, see neuropathx.reporting.permutation).
     ``called``: ``call_on`` (p_maxT or q_bh) < ``alpha``. Rank 1 = largest |t| (ties: |effect|).
     """
     values = contrast_values(subjects, contrast)
     effect = np.tensordot(contrast_weights(subjects.labels), values, axes=1)
-    result = permutation_test(values, subjects.labels, n_permutations, seed)
+    t = permutation_test(values, subjects.labels, 0, seed).t
+    tested = subjects if tested is None else tested
+    result = permutation_test(
+        contrast_values(tested, contrast), tested.labels, n_permutations, seed
+    )
     table = pd.DataFrame(
         {
             "pathway": np.repeat(pathways, len(regions)),
             "region": np.tile(regions, len(pathways)),
             "contrast": contrast,
             "effect": effect.ravel(),
-            "t": result.t.ravel(),
+            "t": t.ravel(),
             "p": result.p.ravel(),
             "p_maxT": result.p_maxT.ravel(),
             "q_bh": benjamini_hochberg(result.p).ravel(),
@@ -102,3 +111,19 @@ def fold_stability(stack, contrast: str, top_k: int) -> np.ndarray:
         counts.ravel()[np.argsort(-diff, kind="stable")[:top_k]] += 1
         used += 1
     return counts / max(used, 1)
+
+
+def repeat_stability(stack, contrast: str, top_k: int) -> np.ndarray:
+    """Share of CV repeats in which each link is among that repeat's top_k by |t|, (P, R).
+
+    Each repeat tests every subject once, so each gives a full ranking of its own (models
+    trained on other splits); with one repeat this is 1 for the top_k links and 0 elsewhere.
+    """
+    counts = np.zeros(stack.attention.shape[1:])
+    repeats = np.unique(stack.repeat)
+    for r in repeats:
+        subjects = subject_attention(stack, repeat=int(r))
+        values = contrast_values(subjects, contrast)
+        t = np.abs(permutation_test(values, subjects.labels, 0, 0).t).ravel()
+        counts.ravel()[np.argsort(-t, kind="stable")[:top_k]] += 1
+    return counts / len(repeats)

@@ -40,7 +40,7 @@ permutation of fixed attention can see; only retraining under permuted labels wo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -67,20 +67,45 @@ class PermutationResult:
     n_permutations: int
 
 
-def subject_attention(stack: AttentionStack, centre_folds: bool = True) -> SubjectAttention:
+def tested_repeat(stack: AttentionStack) -> int:
+    """The repeat whose test attention the p-values use: the first (lowest-numbered) one."""
+    return int(stack.repeat.min())
+
+
+def subject_attention(
+    stack: AttentionStack, centre_folds: bool = True, repeat: int | None = None
+) -> SubjectAttention:
     """Average each subject's (optionally fold-centred) attention over the folds it was tested in.
 
-    A subject must have the same label in every fold file; otherwise ``ValueError`` names it.
+    ``repeat``: use only that CV repeat's folds, in which a subject must be tested at most once
+    (the p-values' design; module docstring). A subject must have the same label in every
+    fold file; otherwise ``ValueError`` names it.
     """
+    if repeat is not None:
+        rows = stack.repeat == repeat
+        if not rows.any():
+            raise ValueError(f"no attention file of repeat {repeat}")
+        stack = replace(
+            stack,
+            attention=stack.attention[rows],
+            labels=stack.labels[rows],
+            subjects=stack.subjects[rows],
+            fold=stack.fold[rows],
+            repeat=stack.repeat[rows],
+        )
     att = stack.attention.astype(np.float64)
     if centre_folds:
         att = att.copy()
-        for f in range(stack.n_folds):
+        for f in np.unique(stack.fold):
             rows = stack.fold == f
-            if rows.any():
-                att[rows] -= att[rows].mean(axis=0)
+            att[rows] -= att[rows].mean(axis=0)
     subjects, index = np.unique(stack.subjects, return_inverse=True)
     counts = np.bincount(index, minlength=len(subjects))
+    if repeat is not None and counts.max() > 1:
+        raise ValueError(
+            f"subject {subjects[np.argmax(counts)]} is tested in {counts.max()} folds of "
+            f"repeat {repeat}; each repeat must test a subject at most once"
+        )
     sums = np.zeros((len(subjects),) + att.shape[1:])
     np.add.at(sums, index, att)
     labels = np.full(len(subjects), -1)

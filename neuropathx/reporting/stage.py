@@ -15,7 +15,13 @@ import pandas as pd
 
 from neuropathx.io import atomic_path, read_tsv, write_tsv
 from neuropathx.reporting.attention import class_means, load_attention
-from neuropathx.reporting.contrasts import CONTRASTS, contrast_table, fold_stability, score_matrix
+from neuropathx.reporting.contrasts import (
+    CONTRASTS,
+    contrast_table,
+    fold_stability,
+    repeat_stability,
+    score_matrix,
+)
 from neuropathx.reporting.enrichment import (
     ENRICHMENT_COLUMNS,
     enrich_genes,
@@ -23,7 +29,11 @@ from neuropathx.reporting.enrichment import (
     genes_behind,
 )
 from neuropathx.reporting.markdown import report_markdown
-from neuropathx.reporting.permutation import permutations_needed, subject_attention
+from neuropathx.reporting.permutation import (
+    permutations_needed,
+    subject_attention,
+    tested_repeat,
+)
 from neuropathx.reporting.plots import attention_heatmaps, class_chord_diagrams
 from neuropathx.reporting.seed_stability import seed_link_shares, seed_stability_markdown
 from neuropathx.reporting.truth import TRUTH_CHECK_COLUMNS, planted_pairs, planted_ranks
@@ -49,7 +59,9 @@ def _attention_matrix(means, pathways, regions) -> pd.DataFrame:
     return frame
 
 
-def _contrast_table(subjects, stack, contrast: str, n_permutations: int, seed: int, settings):
+def _contrast_table(
+    subjects, stack, contrast: str, n_permutations: int, seed: int, settings, tested=None
+):
     """One contrast's ranked link table with the report's threshold and call rule."""
     return contrast_table(
         subjects,
@@ -60,24 +72,32 @@ def _contrast_table(subjects, stack, contrast: str, n_permutations: int, seed: i
         seed,
         settings["alpha"],
         settings["call_on"],
+        tested=tested,
     )
 
 
 def link_tables(stack, settings: dict, seed: int, n_permutations: int) -> dict[str, pd.DataFrame]:
-    """Ranked table of every link for each contrast (raw, pair), with fold stability."""
+    """Ranked table of every link for each contrast (raw, pair), with fold and repeat stability.
+
+    Effects, t and ranks use every repeat (each subject's attention averaged over them); p,
+    p_maxT, q_bh and the calls test the first repeat's test attention only, each subject once:
+    with repeats pooled, the fixed-attention permutation null is too narrow
+    (neuropathx.reporting.permutation).
+    """
     subjects = subject_attention(stack)
+    tested = subject_attention(stack, repeat=tested_repeat(stack))
+    index = {
+        (p, r): (i, j) for i, p in enumerate(stack.pathways) for j, r in enumerate(stack.regions)
+    }
     tables = {}
     for contrast in CONTRASTS:
-        table = _contrast_table(subjects, stack, contrast, n_permutations, seed, settings)
-        stability = fold_stability(stack, contrast, settings["top_k"])
-        index = {
-            (p, r): (i, j)
-            for i, p in enumerate(stack.pathways)
-            for j, r in enumerate(stack.regions)
-        }
-        table["stability"] = [
-            stability[index[k]] for k in zip(table["pathway"], table["region"], strict=True)
-        ]
+        table = _contrast_table(subjects, stack, contrast, n_permutations, seed, settings, tested)
+        keys = list(zip(table["pathway"], table["region"], strict=True))
+        for column, share in (
+            ("stability", fold_stability(stack, contrast, settings["top_k"])),
+            ("repeat_stability", repeat_stability(stack, contrast, settings["top_k"])),
+        ):
+            table[column] = [share[index[k]] for k in keys]
         tables[contrast] = table
     return tables
 
@@ -161,16 +181,17 @@ def build_association_report(
     )
     write_tsv(enrichment, outputs["enrichment"])
     enrichment_plot(enrichment, outputs["enrichment_plot"])
-    _, times_tested = np.unique(stack.subjects, return_counts=True)
+    first = stack.repeat == tested_repeat(stack)
     text = report_markdown(
         evaluation,
         tables,
         settings,
         n_perm,
-        len(times_tested),
-        int(times_tested.max()),
+        len(np.unique(stack.subjects[first])),
+        stack.n_repeats,
         truth_result,
         enrichment,
+        n_subjects_all=len(np.unique(stack.subjects)),
     )
     with atomic_path(outputs["markdown"]) as tmp:
         adjusted = Path(adjustment).read_text() if adjustment else ""
