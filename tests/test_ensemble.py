@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from neuropathx.errors import InputError
 from neuropathx.evaluation import collect_fold_metrics
@@ -20,7 +21,12 @@ from neuropathx.reporting.seed_stability import (
     top_link_sets,
 )
 from neuropathx.reproducibility import CheckFold, check_cohort
-from neuropathx.training import train_fold, write_fold_outputs
+from neuropathx.training import (
+    load_checkpoint,
+    predict_cohort,
+    train_fold,
+    write_fold_outputs,
+)
 from neuropathx.training.ensemble import SEED_STRIDE, member_seeds, train_seed_ensemble
 
 PARAMS = {"epochs": 3, "patience": 2, "min_epochs": 1, "batch_size": 32}
@@ -91,6 +97,25 @@ def test_outputs_hold_the_members_and_their_class_sums(ensemble, tmp_path):
     att = ensemble.result.attention
     ensemble_diff = att[labels == 1].mean(0) - att[labels == 0].mean(0)
     np.testing.assert_allclose(diffs.mean(0), ensemble_diff, atol=1e-6)
+
+
+def test_predicting_from_an_ensemble_checkpoint_averages_the_members(fold, ensemble, tmp_path):
+    """predict_cohort gives the ensemble's probabilities and attention (each member's
+    prediction averaged), not the first member's; the loaded model keeps its weights."""
+    cohort, roles = fold
+    write_fold_outputs(ensemble.result, tmp_path, extra_checkpoint=ensemble.checkpoint_extra())
+    model, ckpt = load_checkpoint(tmp_path / "model.pt")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    prob, att = predict_cohort(model, ckpt, cohort)
+    used = roles != ""
+    expected = ensemble.result.predictions["probability"].to_numpy()
+    np.testing.assert_allclose(prob[used], expected, rtol=1e-6)
+    first = ensemble.members[0].predictions["probability"].to_numpy()
+    assert np.abs(prob[used] - first).max() > 1e-4  # not the first member alone
+    test = roles == "test"
+    assert att.dtype == np.float32
+    np.testing.assert_allclose(att[test], ensemble.result.attention, rtol=1e-5, atol=1e-7)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
 def test_zero_seeds_is_refused():

@@ -110,11 +110,38 @@ def test_pin_sets_the_capability_unless_the_user_chose_one():
     assert cpu_dispatch.pin_cpu_dispatch(env) == {
         "ATEN_CPU_CAPABILITY": "default",
         "MKL_CBWR": "COMPATIBLE",
+        "OPENBLAS_CORETYPE": cpu_dispatch.blas_coretype(),
     }
     env = {"ATEN_CPU_CAPABILITY": "avx2"}
     assert cpu_dispatch.pin_cpu_dispatch(env)["ATEN_CPU_CAPABILITY"] == "avx2"
-    with pytest.raises(RuntimeError, match="before torch is imported"):
+    with pytest.raises(RuntimeError, match="before torch and numpy are imported"):
         cpu_dispatch.pin_cpu_dispatch()  # torch is imported in this process
+
+
+def test_blas_coretype_follows_avx2():
+    assert cpu_dispatch.blas_coretype({"sse4_2", "avx", "avx2", "fma"}) == "Haswell"
+    assert cpu_dispatch.blas_coretype({"sse4_2", "avx"}) == "Nehalem"
+
+
+def test_every_script_job_pins_blas_before_numpy():
+    """``_neuropathx_path`` (every script's first import) sets OPENBLAS_CORETYPE before numpy
+    loads OpenBLAS, so numpy's BLAS results are the same in local and Slurm jobs."""
+    scripts = Path(__file__).resolve().parents[1] / "workflow_scripts"
+    code = (
+        "import _neuropathx_path, os, sys\n"
+        "print(os.environ['OPENBLAS_CORETYPE'], 'numpy' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in cpu_dispatch.PINNED}
+    env["PYTHONPATH"] = str(scripts)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == [cpu_dispatch.blas_coretype(), "False"]
+    for script in sorted(scripts.glob("[a-z]*.py")):
+        first = next(
+            ln for ln in script.read_text().splitlines() if ln.startswith(("import", "from"))
+        )
+        assert first.startswith("import _neuropathx_path"), script.name
 
 
 def test_the_training_script_pins_pytorch_before_importing_it():
@@ -134,6 +161,7 @@ def test_the_training_script_pins_pytorch_before_importing_it():
     info = json.loads(done.stdout.strip().splitlines()[-1])
     assert info["aten_cpu_capability"] == "DEFAULT"
     assert info["mkl_cbwr"] == "COMPATIBLE"
+    assert info["openblas_coretype"] == cpu_dispatch.blas_coretype()
     head = (scripts / "train_neuropathx.py").read_text().split("\n\n")[1]
     assert head.splitlines()[:2] == [
         "import _neuropathx_path  # noqa: F401  (first: puts the checkout on sys.path)",

@@ -118,8 +118,11 @@ def predict_cohort(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Patient probabilities (N,) and attention (N, P, R) of a cohort with a loaded checkpoint.
 
-    The cohort's pathways, regions and measures must be exactly the checkpoint's (same
-    order); otherwise an error lists what differs.
+    A seed ensemble's checkpoint (``seed_state_dicts``, ``training.ensemble``) is predicted
+    as it was evaluated: every member's probabilities and attention, averaged in float64
+    (attention returned as float32), as ``ensemble.average_members`` does; ``model`` is
+    left with its own weights. The cohort's pathways, regions and measures must be exactly
+    the checkpoint's (same order); otherwise an error lists what differs.
     """
     for key, names in (
         ("pathways", cohort.pathways),
@@ -139,12 +142,24 @@ def predict_cohort(
     scaler = Standardiser(**{k: v.numpy() for k, v in checkpoint["scaler"].items()})
     genetics, imaging = scaler.transform(cohort.genetics, cohort.imaging)
     device = next(model.parameters()).device
-    logits, attention = predict_logits(
-        model,
-        torch.as_tensor(genetics, dtype=torch.float32, device=device),
-        torch.as_tensor(imaging, dtype=torch.float32, device=device),
-    )
-    return torch.sigmoid(logits).double().cpu().numpy(), attention.cpu().numpy()
+    genetics = torch.as_tensor(genetics, dtype=torch.float32, device=device)
+    imaging = torch.as_tensor(imaging, dtype=torch.float32, device=device)
+    members = checkpoint.get("seed_state_dicts") or []
+    if len(members) <= 1:
+        logits, attention = predict_logits(model, genetics, imaging)
+        return torch.sigmoid(logits).double().cpu().numpy(), attention.cpu().numpy()
+    own = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    probs, attentions = [], []
+    try:
+        for state in members:
+            model.load_state_dict(state)
+            logits, attention = predict_logits(model, genetics, imaging)
+            probs.append(torch.sigmoid(logits).double().cpu().numpy())
+            attentions.append(attention.cpu().numpy().astype(np.float64))
+    finally:
+        model.load_state_dict(own)
+    mean_attention = np.mean(attentions, axis=0).astype(np.float32)
+    return np.mean(probs, axis=0), mean_attention
 
 
 def _jsonable(obj):

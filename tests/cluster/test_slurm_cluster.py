@@ -227,9 +227,9 @@ def test_tiny_workflow_on_slurm_equals_local_run(slurm_cluster, tmp_path, capsys
     for rel in metrics:
         slurm_metrics = json.loads((on_slurm / rel).read_text())
         local_metrics = json.loads((local / rel).read_text())
-        # the adjustment's variance diagnostics (R² summaries) go through BLAS, whose kernel
-        # follows the job's environment (OPENBLAS_CORETYPE is not passed to Slurm jobs here):
-        # equal to 1e-12; predictions, metrics and everything else bit for bit
+        # the adjustment's variance diagnostics (R² summaries) go through OpenBLAS: its core
+        # type is pinned in every job (workflow_scripts/_neuropathx_path.py), its thread
+        # count follows the job's CPUs: equal to 1e-12; everything else bit for bit
         _assert_close(slurm_metrics.pop("adjustment", None), local_metrics.pop("adjustment", None))
         assert slurm_metrics == local_metrics, rel
 
