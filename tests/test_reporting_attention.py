@@ -61,10 +61,14 @@ def test_one_file_is_fold_zero(tmp_path):
 
 def test_n_folds_counts_from_the_largest_index():
     empty = np.zeros((0, 1, 1), np.float32)
-    none = AttentionStack(empty, np.zeros(0), np.zeros(0), np.zeros(0, int), ["p"], ["r"])
+    none = AttentionStack(
+        empty, np.zeros(0), np.zeros(0), np.zeros(0, int), np.zeros(0, int), ["p"], ["r"]
+    )
     assert none.n_folds == 0
     att = np.zeros((3, 1, 1), np.float32)
-    stack = AttentionStack(att, np.zeros(3), np.zeros(3), np.array([0, 3, 1]), ["p"], ["r"])
+    stack = AttentionStack(
+        att, np.zeros(3), np.zeros(3), np.array([0, 3, 1]), np.zeros(3, int), ["p"], ["r"]
+    )
     assert stack.n_folds == 4
 
 
@@ -123,7 +127,8 @@ def test_object_arrays_are_refused(tmp_path):
 def test_class_means_by_hand():
     att = np.array([[[1.0, 2.0]], [[3.0, 6.0]], [[10.0, 20.0]], [[0.5, 0.5]]], np.float32)
     labels = np.array([1, 1, 0, 2])  # 2 is neither class and is left out
-    stack = AttentionStack(att, labels, np.array(list("abcd")), np.zeros(4, int), ["p"], ["r", "s"])
+    stack = AttentionStack(att, labels, np.array(list("abcd")), np.zeros(4, int), np.zeros(4, int),
+                           ["p"], ["r", "s"])  # fmt: skip
     patients, controls = class_means(stack)
     np.testing.assert_array_equal(patients, [[2.0, 4.0]])
     np.testing.assert_array_equal(controls, [[10.0, 20.0]])
@@ -133,7 +138,7 @@ def test_class_means_by_hand():
 def test_class_means_need_both_classes(labels):
     att = np.ones((2, 1, 1), np.float32)
     stack = AttentionStack(att, np.array(labels), np.array(["a", "b"]), np.zeros(2, int),
-                           ["p"], ["r"])  # fmt: skip
+                           np.zeros(2, int), ["p"], ["r"])  # fmt: skip
     with pytest.raises(ValueError) as err:
         class_means(stack)
     assert str(err.value) == "attention of both patients and controls is needed for the report"
