@@ -41,7 +41,6 @@ from sklearn.metrics import (
 )
 
 from neuropathx.cohort import CohortArrays
-from neuropathx.cpu_dispatch import dispatch_info
 from neuropathx.models import native_kernel
 from neuropathx.models.backend import BACKENDS, backend_for
 from neuropathx.training.config import TrainingParams
@@ -55,6 +54,7 @@ from neuropathx.training.loop import (
     resolve_device,
     run_epoch,
 )
+from neuropathx.training.outputs import dispatch_info
 from neuropathx.training.preprocess import fold_masks
 
 MEASURES = ["GrayVol", "SurfArea", "ThickAvg", "ThickStd"]

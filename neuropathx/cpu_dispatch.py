@@ -65,15 +65,3 @@ def pin_cpu_dispatch(environ: dict | None = None) -> dict[str, str]:
     for name, value in PINNED.items():
         env.setdefault(name, blas_coretype() if name == "OPENBLAS_CORETYPE" else value)
     return {name: env[name] for name in PINNED}
-
-
-def dispatch_info() -> dict[str, str]:
-    """What PyTorch's CPU dispatch runs as in this process (for metrics.json)."""
-    import torch
-
-    return {
-        "aten_cpu_capability": str(torch.backends.cpu.get_cpu_capability()),
-        "aten_cpu_capability_env": os.environ.get("ATEN_CPU_CAPABILITY", ""),
-        "mkl_cbwr": os.environ.get("MKL_CBWR", ""),
-        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
-    }

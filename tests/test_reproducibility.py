@@ -150,7 +150,7 @@ def test_the_training_script_pins_pytorch_before_importing_it():
     scripts = Path(__file__).resolve().parents[1] / "workflow_scripts"
     code = (
         "import _neuropathx_path, _pinned_cpu, json, torch\n"
-        "from neuropathx.cpu_dispatch import dispatch_info\n"
+        "from neuropathx.training.outputs import dispatch_info\n"
         "print(json.dumps(dispatch_info()))"
     )
     env = {k: v for k, v in os.environ.items() if k not in cpu_dispatch.PINNED}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -9,7 +10,6 @@ import numpy as np
 import torch
 
 from neuropathx.cohort import CohortArrays
-from neuropathx.cpu_dispatch import dispatch_info
 from neuropathx.errors import InputError
 from neuropathx.io import atomic_path, write_json, write_tsv
 from neuropathx.models import native_kernel
@@ -20,6 +20,19 @@ from neuropathx.training.preprocess import Standardiser
 
 CHECKPOINT_KEYS = ("state_dict", "params", "model_config", "scaler", "pathways", "regions")
 FOLD_FILES = ("model.pt", "predictions.tsv", "metrics.json", "history.tsv", "attention.npz")
+
+
+def dispatch_info() -> dict[str, str]:
+    """What PyTorch's CPU dispatch runs as in this process (for metrics.json; here, not in
+    ``neuropathx.cpu_dispatch``, which every script job imports and must not need torch)."""
+    import torch
+
+    return {
+        "aten_cpu_capability": str(torch.backends.cpu.get_cpu_capability()),
+        "aten_cpu_capability_env": os.environ.get("ATEN_CPU_CAPABILITY", ""),
+        "mkl_cbwr": os.environ.get("MKL_CBWR", ""),
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
+    }
 
 
 def package_versions() -> dict[str, str]:
