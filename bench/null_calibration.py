@@ -2,12 +2,15 @@
 
 Each seed simulates a cohort whose labels are independent of genetics and imaging, trains a
 small NeuroPathX on every fold of ``--repeats`` x ``--folds`` stratified CV, and runs the
-report's permutation test (fold-centred, repeat-averaged subject attention; one permutation
-per subject) on the stacked test-subject attention. Printed: per seed the share of links
-with p < 0.05; last line one JSON object with ``links`` (per seed), ``fpr_p05`` (share of
-null links with p < 0.05, pooled over seeds), ``fwer_maxT`` (share of seeds with any
-max-T-adjusted p < 0.05), the same for the pair-specific contrast, ``fwer_margin`` (95 %
-binomial margin of a 0.05 rate over that many seeds) and ``seconds``.
+report's permutation test on the stacked test-subject attention: estimates from every
+repeat, p-values from the first repeat's fold-centred test attention (one row and one
+permutation per subject); with repeats also the replaced pooled design (``*_pooled``: the
+subjects' attention averaged over the repeats, then permuted), to show why it was replaced.
+Printed: per seed the share of links with p < 0.05; last line one JSON object with
+``links`` (per seed), ``fpr_p05`` (share of null links with p < 0.05, pooled over seeds),
+``fwer_maxT`` (share of seeds with any max-T-adjusted p < 0.05), the same for the
+pair-specific contrast, ``fwer_margin`` (95 % binomial margin of a 0.05 rate over that many
+seeds) and ``seconds``.
 
     python bench/null_calibration.py --subjects 200 --repeats 10 --folds 5 --seeds 40
 """

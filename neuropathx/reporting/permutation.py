@@ -11,15 +11,19 @@ narrow (53 % of null links had p < 0.05 with 10 repeats).
 We therefore (1) centre each fold's attention on its own test-subject mean, which removes
 model-to-model offsets (each fold trains its own model from its own initialisation) and,
 because folds are stratified, leaves the patient-control difference almost unchanged;
-(2) average each subject's fold-centred attention over the repeats it was tested in,
-giving one (P, R) matrix per subject; (3) permute the subjects' labels. When every subject is
-tested once per repeat (``make_splits``), the difference of class means of the averaged
-matrices *equals* the difference pooled over all repeats, and one permutation of the averaged
-rows *is* one permutation of the subject labels applied consistently in every repeat: the two
-designs the issue allows coincide, and averaging is R times cheaper.
+(2) take, for the test, only the first CV repeat (``tested_repeat``): there every subject is
+tested exactly once, by one fold model, so each subject is one row and (3) one permutation of
+the subjects' labels is the exchangeable unit. The estimates the report prints (contrasts,
+stability) still average each subject's fold-centred attention over every repeat it was
+tested in; only the p-values, max-T and BH q-values come from the first repeat. Averaging
+over repeats before permuting (the design this replaced) is not calibrated: the repeats'
+fold models were trained on the other subjects' real labels, and the average over R models
+accumulates that label-related pattern in null test attention (pair-specific max-T
+family-wise error 0.133 with 10 repeats, below), which no permutation of fixed attention can
+see.
 
 Null hypothesis of each link's p-value: the subject's label is exchangeable with respect
-to its (fold-centred, repeat-averaged) attention of that link, i.e. patients and controls
+to its fold-centred first-repeat attention of that link, i.e. patients and controls
 have the same distribution of that link's attention. The test is two-sided: the statistic
 is |t| of the pooled two-sample t, a monotone function of |Ā_PAT − Ā_ND| under permutation
 (total sum and sum of squares are permutation-invariant), so the marginal p-value is that of
@@ -29,13 +33,13 @@ the difference itself; standardising matters only for max-T. ``p = (1 + #{b: |t_
 FWER over all links of one contrast under subset pivotality. The models are not retrained
 per permutation: the test is conditional on the trained fold models, and the null
 calibration benchmark (``bench/null_calibration.py``) measures how well that holds.
-Measured (200 subjects, 12 x 16 links, 5 folds, 60 null cohorts each): with 1 repeat,
-share of null links with p < 0.05 is 0.052 (raw) / 0.049 (pair) and the family-wise error
-of max-T 0.05 / 0.05; with 10 repeats 0.056 / 0.052 and 0.033 / 0.133. The pair-specific
-max-T with repeats is anti-conservative: the few links behind it have the same sign in
-70-80 % of the 50 fold models, i.e. the fold models put a systematic label-related pattern
-into null test attention (they were trained on the other subjects' labels), which no
-permutation of fixed attention can see; only retraining under permuted labels would.
+Measured (``bench/null_calibration.py``: 200 subjects, 12 x 16 links, 5 folds, 60 null
+cohorts each): share of null links with p < 0.05 0.052 (raw) / 0.049 (pair), family-wise
+error of max-T 0.05 / 0.05, whatever the number of repeats (only the first one's attention
+enters the test); the replaced pooled design with 10 repeats gave 0.056 / 0.052 and 0.033 / 0.133
+(the pair-specific max-T anti-conservative: its few links had the same sign in 70-80 % of
+the 50 fold models). The test stays conditional on the trained fold models; an exact null
+would retrain under permuted labels, B times per fold.
 """
 
 from __future__ import annotations
