@@ -7,6 +7,7 @@ modalities (or CCA variates fitted on training rows), scaled on training rows, e
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -24,9 +25,11 @@ from neuropathx.models.baselines import train_baseline_fold, write_baseline_outp
 GRID = (0.001, 0.01, 0.1, 1.0)
 
 
-def cohort(n: int = 48, seed: int = 1, covariates: bool = False) -> CohortArrays:
+def cohort(
+    n: int = 48, seed: int = 1, covariates: bool = False, p: int = 4, regions: int = 3, f: int = 2
+) -> CohortArrays:
     rng = np.random.default_rng(seed)
-    genetics, imaging = rng.normal(size=(n, 4)), rng.normal(size=(n, 3, 2))
+    genetics, imaging = rng.normal(size=(n, p)), rng.normal(size=(n, regions, f))
     liability = genetics[:, 0] - imaging[:, 1, 0] + 0.8 * rng.normal(size=n)
     labels = (liability > np.median(liability)).astype(int)
     extra = {}
@@ -36,7 +39,8 @@ def cohort(n: int = 48, seed: int = 1, covariates: bool = False) -> CohortArrays
         extra = dict(covariates=pd.DataFrame({"age": age}), adjustment={"imaging": ["age"]})
     return CohortArrays(
         np.array([f"s{i:02d}" for i in range(n)]), labels, genetics,
-        [f"P{j}" for j in range(4)], imaging, ["r0", "r1", "r2"], ["a", "b"], **extra,
+        [f"P{j}" for j in range(p)], imaging, [f"r{r}" for r in range(regions)],
+        ["a", "b", "c"][:f], **extra,
     )  # fmt: skip
 
 
@@ -161,6 +165,70 @@ def test_cca_components_are_capped_by_the_training_rows():
     np.testing.assert_allclose(result.predictions["probability"], prob, rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.parametrize(
+    ("p", "regions", "f", "n_train", "k"),
+    [
+        (7, 4, 2, 28, 5),  # 5 components at most: 7 pathways, 8 imaging features
+        (7, 3, 1, 28, 3),  # 3 imaging features
+        (3, 4, 2, 28, 3),  # 3 pathways
+        (7, 4, 2, 4, 3),  # 4 training rows: 3
+    ],
+)
+def test_cca_keeps_min_of_5_pathways_features_and_training_rows_minus_1(p, regions, f, n_train, k):
+    c = cohort(n=60, seed=5, p=p, regions=regions, f=f)
+    pos, neg = np.flatnonzero(c.labels == 1), np.flatnonzero(c.labels == 0)
+    train = np.zeros(60, dtype=bool)
+    train[[*pos[: n_train // 2], *neg[: n_train - n_train // 2]]] = True
+    x = baselines._cca_variates(c, train)
+    assert x.shape == (60, 2 * k)
+    g = StandardScaler().fit(c.genetics[train]).transform(c.genetics)
+    flat = c.imaging.reshape(60, -1)
+    im = StandardScaler().fit(flat[train]).transform(flat)
+    u, v = CCA(n_components=k, max_iter=1000).fit(g[train], im[train]).transform(g, im)
+    np.testing.assert_allclose(x, np.hstack([u, v]), rtol=1e-9, atol=1e-9)
+
+
+def test_only_convergence_warnings_are_silenced(monkeypatch):
+    from sklearn.exceptions import ConvergenceWarning
+
+    fit = LogisticRegression.fit
+
+    def noisy_fit(self, *args, **kwargs):
+        warnings.warn("not converged", ConvergenceWarning, stacklevel=2)
+        warnings.warn("something else", UserWarning, stacklevel=2)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(LogisticRegression, "fit", noisy_fit)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train_baseline_fold(cohort(), roles_for(48), "logreg_concat", seed=0)
+    ours = [w for w in caught if str(w.message) in ("not converged", "something else")]
+    assert {type(w.message) for w in ours} == {UserWarning}
+
+
+def test_the_solvers_get_the_documented_settings(monkeypatch):
+    # the iteration caps only matter where a solver has not converged, which the equality
+    # tests above cannot reach: record what each solver is constructed with
+    made = []
+    for cls in (LogisticRegression, CCA):
+        fit = cls.fit
+
+        def spy(self, *args, _fit=fit, **kwargs):
+            made.append((type(self).__name__, self.get_params()))
+            return _fit(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "fit", spy)
+    train_baseline_fold(cohort(p=7, regions=4), roles_for(48), "cca", seed=4)
+    assert made[0][0] == "CCA"
+    assert (made[0][1]["n_components"], made[0][1]["max_iter"]) == (5, 1000)
+    recipe = dict(l1_ratio=0.5, solver="saga", class_weight="balanced", max_iter=2000)
+    assert [name for name, _ in made[1:]] == ["LogisticRegression"] * len(GRID)
+    for C, (_, params) in zip(GRID, made[1:], strict=True):
+        assert {k: params[k] for k in (*recipe, "C", "random_state")} == {
+            **recipe, "C": C, "random_state": 4,
+        }  # fmt: skip
+
+
 def test_fold_errors_are_named():
     c = cohort()
     for missing in ("train", "val", "test"):
@@ -175,6 +243,11 @@ def test_fold_errors_are_named():
         with pytest.raises(ValueError) as err:
             train_baseline_fold(c, roles, "logreg_concat", seed=0)
         assert str(err.value) == f"the {part} part of the fold holds a single class (1)"
+    roles = roles_for(48).copy()
+    roles[roles == "val"] = ""
+    roles[np.flatnonzero(roles == "train")[0]] = "val"  # one subject: one class, named
+    with pytest.raises(ValueError, match=rf"single class \({c.labels[roles == 'val'][0]}\)"):
+        train_baseline_fold(c, roles, "logreg_concat", seed=0)
     roles = roles_for(48).copy()
     roles[(roles == "test") & (c.labels == 0)] = ""
     assert train_baseline_fold(c, roles, "logreg_genetics", seed=0).metrics["n_test"] > 0

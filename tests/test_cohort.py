@@ -385,6 +385,20 @@ def test_configured_prefix_matches_imaging_and_plink_ids(tmp_path, caplog):
     assert img["lh_a__V"].tolist() == [k + 0.5 for k in range(12)]
 
 
+def test_configured_prefix_matches_genetics_ids_too(tmp_path, caplog):
+    ids = [f"{i:02d}" for i in range(12)]
+    part = [f"P-{i}" for i in ids]
+    out = _tables(tmp_path, part, ids, part, part)
+    caplog.set_level(logging.INFO, logger="neuropathx.cohort")
+    _build(tmp_path, out, coding={**CODING, "id_prefix": "P-"})
+    messages = [r.getMessage() for r in caplog.records]
+    assert "cohort: 12 genetics ID(s) matched up to the prefix 'P-'" in messages
+    assert pd.read_csv(out["exclusions"], sep="\t").empty
+    gen = pd.read_csv(out["genetics"], sep="\t")
+    assert gen["participant_id"].tolist() == part
+    assert gen["P1"].tolist() == [k / 4 for k in range(12)]
+
+
 def test_numeric_looking_ids_stay_text(tmp_path):
     ids = [f"{i:03d}" for i in range(12)]
     out = _tables(tmp_path, ids, ids, ids, ids)

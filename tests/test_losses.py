@@ -382,6 +382,9 @@ def test_row_loss_and_term_defaults_are_l1_over_all_pairs_from_two_subjects():
                         lambda_path=1.0)  # fmt: skip
     assert t.pathway.item() == pytest.approx(2.5, rel=1e-12)  # all pairs: the one pair, L1
     assert t.sparsity.item() == pytest.approx(0.8 * 0.5 / 2, rel=1e-12)
+    logits = torch.tensor([0.3, -0.2, 0.1], dtype=torch.float64)
+    t = loss_from_terms(logits, rows, kl, labels, pos_weight=1.0, lambda_sp=1.0, lambda_path=1.0)
+    assert t.pathway.item() == pytest.approx(1.75, rel=1e-12)  # both pairs (2.5, 1.0), not one
 
 
 def test_one_sampled_pair_is_a_draw_not_all_pairs():
@@ -396,10 +399,11 @@ def test_one_sampled_pair_is_a_draw_not_all_pairs():
         assert got.item() == abs(1.0 - [0.0, 3.0, 10.0][j])
 
 
+@pytest.mark.parametrize("tiny", ["patients", "controls"])
 @pytest.mark.parametrize("n_pairs", [0, 6])
-def test_cosine_of_tiny_rows_divides_by_at_least_1e8(n_pairs):
+def test_cosine_of_tiny_rows_divides_by_at_least_1e8(n_pairs, tiny):
     rows = [[3e-10, 4e-10], [0.6, 0.8], [1e-9, 0.0], [0.0, 2.0]]
-    labels = [1, 0, 1, 0]
+    labels = [1, 0, 1, 0] if tiny == "patients" else [0, 1, 0, 1]
 
     def unit(x):
         n = max(math.hypot(*x), 1e-8)
@@ -414,7 +418,8 @@ def test_cosine_of_tiny_rows_divides_by_at_least_1e8(n_pairs):
         gen = torch.Generator().manual_seed(1)
         i = torch.randint(2, (n_pairs,), generator=gen).tolist()
         j = torch.randint(2, (n_pairs,), generator=gen).tolist()
-        pat, ctl = [rows[0], rows[2]], [rows[1], rows[3]]
+        pat = [r for r, y in zip(rows, labels, strict=True) if y == 1]
+        ctl = [r for r, y in zip(rows, labels, strict=True) if y == 0]
         want = sum(dist(pat[a], ctl[b]) for a, b in zip(i, j, strict=True)) / n_pairs
     else:
         pairs = _rows_oracle(rows, labels)

@@ -59,8 +59,9 @@ def _check_fold(cohort: CohortArrays, roles: np.ndarray) -> None:
             raise ValueError(f"the {role} part of the fold holds a single class ({labels[0]})")
 
 
-def _cca_variates(cohort: CohortArrays, train: np.ndarray, seed: int) -> np.ndarray:
-    """Canonical variates of genetics and imaging, CCA fitted on training rows."""
+def _cca_variates(cohort: CohortArrays, train: np.ndarray) -> np.ndarray:
+    """Canonical variates of genetics and imaging, CCA fitted on training rows (NIPALS:
+    deterministic, no seed)."""
     gen = StandardScaler().fit(cohort.genetics[train])
     img = StandardScaler().fit(cohort.imaging_flat[train])
     g, i = gen.transform(cohort.genetics), img.transform(cohort.imaging_flat)
@@ -84,7 +85,7 @@ def train_baseline_fold(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         if name == "cca":
-            x = _cca_variates(cohort, train, seed)
+            x = _cca_variates(cohort, train)
         else:
             x = _features(cohort, name)
         x = StandardScaler().fit(x[train]).transform(x)
