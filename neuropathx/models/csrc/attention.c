@@ -6,7 +6,11 @@
  * KL entry (without its constant) = A d - log(1 + u).
  * Forward writes per (b, p): rows = sum_r A, fused = sum_r A v, kl = sum_r KL entry.
  * Backward recomputes A and d (cheaper than storing two (B, P, R) tensors) and writes
- * dL/dqt, dL/dit and dL/dv from the gradients of rows, fused and the summed KL.
+ * dL/dqt, dL/dit and dL/dv from the gradients of rows, fused and the summed KL; g_it NULL
+ * skips dL/dit (the image factors are data in training), which saves a third of the pass.
+ * `saved` (NULL, or B*P*2*Rp floats with Rp = R rounded up to 8): the forward stores A and d
+ * of every row there and the backward reads them instead of recomputing (same bits, and
+ * the backward then skips the scores, the division and the log).
  * Mirrors attention_core._forward_eager / _backward_eager (the reference for the tests).
  * Regions go in blocks of 8 lanes and every sum over regions in the fixed lane order of
  * npx_lanes.h, so the bits do not depend on the instruction set the library is built for.
@@ -61,7 +65,7 @@ NPX_INLINE npx_v8f npx_scores8(const float *it, int64_t Rp, int64_t r, const flo
 
 NPX_INLINE void npx_forward_subject(const npx_scratch *w, int64_t P, int64_t F1, const float *qt,
                                     float k, float logit_rho, float lo, float hi, float *rows,
-                                    float *fused, float *kl_rows) {
+                                    float *fused, float *kl_rows, float *saved) {
     const int64_t Rp = w->Rp;
     const float inv_k = 1.0f / k;
     for (int64_t p = 0; p < P; ++p) {
@@ -72,6 +76,10 @@ NPX_INLINE void npx_forward_subject(const npx_scratch *w, int64_t P, int64_t F1,
             const npx_v8f a = x / (x + k);
             const npx_v8f u = npx_clamp8(x * inv_k, lo, hi);
             const npx_v8f d = npx_log8(u) - logit_rho;
+            if (saved) { /* A and d of this row for the backward: a then d, Rp each */
+                npx_store(saved + 2 * p * Rp + r, a);
+                npx_store(saved + (2 * p + 1) * Rp + r, d);
+            }
             sum_a += a;
             sum_av += a * npx_load(w->v + r);
             sum_kl += npx_load(w->ok + r) * (a * d - npx_log8(u + 1.0f));
@@ -84,17 +92,20 @@ NPX_INLINE void npx_forward_subject(const npx_scratch *w, int64_t P, int64_t F1,
 
 int npx_attention_forward(int64_t B, int64_t P, int64_t R, int64_t F1, const float *qt,
                           const float *it, const float *v, float k, float logit_rho, float lo,
-                          float hi, float *rows, float *fused, float *kl_rows) {
+                          float hi, float *rows, float *fused, float *kl_rows, float *saved) {
     npx_scratch w;
     if (npx_scratch_init(&w, R, F1)) return 1;
     for (int64_t b = 0; b < B; ++b) {
         npx_scratch_load(&w, it + b * F1 * R, v + b * R);
         const float *q = qt + b * P * F1;
         float *rb = rows + b * P, *fb = fused + b * P, *kb = kl_rows + b * P;
-        if (F1 == 5) /* four measures and the bias: a constant trip count for the compiler */
-            npx_forward_subject(&w, P, 5, q, k, logit_rho, lo, hi, rb, fb, kb);
+        float *sb = saved ? saved + b * P * 2 * w.Rp : NULL;
+        if (F1 == 5 && sb) /* four measures and the bias: a constant trip count for the compiler */
+            npx_forward_subject(&w, P, 5, q, k, logit_rho, lo, hi, rb, fb, kb, sb);
+        else if (F1 == 5)
+            npx_forward_subject(&w, P, 5, q, k, logit_rho, lo, hi, rb, fb, kb, NULL);
         else
-            npx_forward_subject(&w, P, F1, q, k, logit_rho, lo, hi, rb, fb, kb);
+            npx_forward_subject(&w, P, F1, q, k, logit_rho, lo, hi, rb, fb, kb, sb);
     }
     free(w.block);
     return 0;
@@ -103,7 +114,7 @@ int npx_attention_forward(int64_t B, int64_t P, int64_t R, int64_t F1, const flo
 NPX_INLINE void npx_backward_subject(npx_scratch *w, int64_t P, int64_t F1, const float *qt,
                                      float k, float logit_rho, float lo, float hi,
                                      const float *g_rows, const float *g_fused, float g_kl,
-                                     float *g_qt) {
+                                     float *g_qt, int want_it, const float *saved) {
     const int64_t Rp = w->Rp;
     const float inv_k = 1.0f / k;
     npx_v8f acc[F1];
@@ -112,17 +123,24 @@ NPX_INLINE void npx_backward_subject(npx_scratch *w, int64_t P, int64_t F1, cons
         const float gr = g_rows[p], gf = g_fused[p];
         for (int64_t f = 0; f < F1; ++f) acc[f] = npx_splat(0.0f);
         for (int64_t r = 0; r < Rp; r += NPX_LANES) {
-            const npx_v8f x = npx_max0(npx_scores8(w->it, Rp, r, q, F1));
-            const npx_v8f a = x / (x + k);
+            npx_v8f a, g_a = gf * npx_load(w->v + r) + gr;
+            if (saved) { /* A and d as the forward computed them: the same bits */
+                a = npx_load(saved + 2 * p * Rp + r);
+                if (g_kl != 0.0f) g_a = g_a + g_kl * npx_load(saved + (2 * p + 1) * Rp + r);
+            } else {
+                const npx_v8f x = npx_max0(npx_scores8(w->it, Rp, r, q, F1));
+                a = x / (x + k);
+                if (g_kl != 0.0f) g_a = g_a + g_kl * (npx_log8(npx_clamp8(x * inv_k, lo, hi)) - logit_rho);
+            }
             const npx_v8f not_a = 1.0f - a;
-            npx_v8f g_a = gf * npx_load(w->v + r) + gr;
-            if (g_kl != 0.0f) g_a = g_a + g_kl * (npx_log8(npx_clamp8(x * inv_k, lo, hi)) - logit_rho);
             const npx_v8f g_s = npx_select(a > npx_splat(0.0f), g_a * not_a * not_a * inv_k, npx_splat(0.0f));
             npx_store(w->g_v + r, npx_load(w->g_v + r) + gf * a);
             for (int64_t f = 0; f < F1; ++f) {
-                float *g_row = w->g_it + f * Rp + r;
                 acc[f] += g_s * npx_load(w->it + f * Rp + r);
-                npx_store(g_row, npx_load(g_row) + q[f] * g_s);
+                if (want_it) {
+                    float *g_row = w->g_it + f * Rp + r;
+                    npx_store(g_row, npx_load(g_row) + q[f] * g_s);
+                }
             }
         }
         for (int64_t f = 0; f < F1; ++f) g_qt[p * F1 + f] = npx_hsum(acc[f]);
@@ -132,7 +150,7 @@ NPX_INLINE void npx_backward_subject(npx_scratch *w, int64_t P, int64_t F1, cons
 int npx_attention_backward(int64_t B, int64_t P, int64_t R, int64_t F1, const float *qt,
                            const float *it, const float *v, float k, float logit_rho, float lo,
                            float hi, const float *g_rows, const float *g_fused, float g_kl,
-                           float *g_qt, float *g_it, float *g_v) {
+                           float *g_qt, float *g_it, float *g_v, const float *saved) {
     npx_scratch w;
     if (npx_scratch_init(&w, R, F1)) return 1;
     const int64_t Rp = w.Rp;
@@ -142,12 +160,19 @@ int npx_attention_backward(int64_t B, int64_t P, int64_t R, int64_t F1, const fl
         memset(w.g_v, 0, sizeof(float) * (size_t)Rp);
         const float *q = qt + b * P * F1, *gr = g_rows + b * P, *gf = g_fused + b * P;
         float *gq = g_qt + b * P * F1;
-        if (F1 == 5)
-            npx_backward_subject(&w, P, 5, q, k, logit_rho, lo, hi, gr, gf, g_kl, gq);
+        /* constant F1 and want_it: the compiler drops the g_it updates when not wanted */
+        const float *sb = saved ? saved + b * P * 2 * Rp : NULL;
+        if (F1 == 5 && g_it)
+            npx_backward_subject(&w, P, 5, q, k, logit_rho, lo, hi, gr, gf, g_kl, gq, 1, sb);
+        else if (F1 == 5 && sb)
+            npx_backward_subject(&w, P, 5, q, k, logit_rho, lo, hi, gr, gf, g_kl, gq, 0, sb);
+        else if (F1 == 5)
+            npx_backward_subject(&w, P, 5, q, k, logit_rho, lo, hi, gr, gf, g_kl, gq, 0, NULL);
         else
-            npx_backward_subject(&w, P, F1, q, k, logit_rho, lo, hi, gr, gf, g_kl, gq);
-        for (int64_t f = 0; f < F1; ++f)
-            memcpy(g_it + (b * F1 + f) * R, w.g_it + f * Rp, sizeof(float) * (size_t)R);
+            npx_backward_subject(&w, P, F1, q, k, logit_rho, lo, hi, gr, gf, g_kl, gq, g_it != NULL, sb);
+        if (g_it)
+            for (int64_t f = 0; f < F1; ++f)
+                memcpy(g_it + (b * F1 + f) * R, w.g_it + f * Rp, sizeof(float) * (size_t)R);
         memcpy(g_v + b * R, w.g_v, sizeof(float) * (size_t)R);
     }
     free(w.block);
