@@ -112,3 +112,16 @@ def test_saved_attention_gives_the_recomputed_gradients(native):
             assert (have is None and not need_it) or torch.equal(have, want)
     with pytest.raises(ValueError, match="saved attention"):
         native_kernel.backward(*args, saved=saved[:3])
+
+
+def test_leaky_dropout_is_torchs_leaky_relu_times_the_seeded_mask(native):
+    x = torch.tensor([[float("nan"), -0.0, 0.0, -1e-45, 3.0, -2.0, float("-inf"), 1e-40]] * 5)
+    out, mask = native_kernel.leaky_dropout(x, 0.2, 0.5, seed=9)
+    assert torch.equal(mask, native_kernel.dropout_mask(x, 0.5, seed=9))
+    assert set(mask.unique().tolist()) == {0.0, 2.0}
+    want = torch.nn.functional.leaky_relu(x, 0.2) * mask
+    assert torch.equal(out.isnan(), want.isnan())
+    assert torch.equal(out.nan_to_num(), want.nan_to_num())
+    g = torch.randn(5, 8)
+    want = torch.ops.aten.leaky_relu_backward(g * mask, x, 0.2, False)
+    assert torch.equal(native_kernel.leaky_dropout_backward(g, x, mask, 0.2), want)

@@ -68,6 +68,8 @@ _SIGNATURES = {  # name: (argument types, return type)
     "npx_value_forward": ([_I64] * 3 + [_PTR] * 4 + [_F32, _PTR], ctypes.c_int),
     "npx_value_backward": ([_I64] * 3 + [_PTR] * 4 + [_F32] + [_PTR] * 4, ctypes.c_int),
     "npx_dropout_mask": ([_I64, ctypes.c_uint64, _F32, _PTR], None),
+    "npx_leaky_dropout": ([_I64, _PTR, _F32, ctypes.c_uint64, _F32, _PTR, _PTR], None),
+    "npx_leaky_dropout_backward": ([_I64] + [_PTR] * 3 + [_F32, _PTR], None),
 }
 
 
@@ -383,3 +385,20 @@ def dropout_mask(like: torch.Tensor, p: float, seed: int) -> torch.Tensor:
     mask = torch.empty_like(like, memory_format=torch.contiguous_format)
     load().npx_dropout_mask(mask.numel(), seed, 1.0 - p, _ptr(mask))
     return mask
+
+
+def leaky_dropout(x: torch.Tensor, slope: float, p: float, seed: int):
+    """``LeakyReLU(x) * mask`` with the mask of :func:`dropout_mask` (same seed, same mask)
+    in one pass; returns (output, mask)."""
+    x = x.contiguous()
+    mask, out = torch.empty_like(x), torch.empty_like(x)
+    load().npx_leaky_dropout(x.numel(), _ptr(x), slope, seed, 1.0 - p, _ptr(mask), _ptr(out))
+    return out, mask
+
+
+def leaky_dropout_backward(g: torch.Tensor, x: torch.Tensor, mask: torch.Tensor, slope: float):
+    """Gradient of :func:`leaky_dropout` in x."""
+    g = g.contiguous()
+    out = torch.empty_like(x)
+    load().npx_leaky_dropout_backward(x.numel(), _ptr(g), _ptr(x), _ptr(mask), slope, _ptr(out))
+    return out

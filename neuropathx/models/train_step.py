@@ -161,12 +161,9 @@ def train_step(
             norm.momentum, norm.eps,
         )  # fmt: skip
         bn = h
-        h = F.leaky_relu(bn, slope)
-        seed = int(torch.randint(0, 2**62, (1,)))
-        mask = native_kernel.dropout_mask(h, c.dropout, seed)
-        h_drop = h * mask
+        seed = int(torch.randint(0, 2**62, (1,)))  # as NeuroPathX._dropout draws it
+        h, mask = native_kernel.leaky_dropout(bn, slope, c.dropout, seed)
         saved.append((norm, linear, h_in, z, save_mean, save_invstd, bn, mask))
-        h = h_drop
     logits = F.linear(h, model.head_out.weight, model.head_out.bias).squeeze(-1)
 
     # ---- loss (loss_from_terms) ----
@@ -200,7 +197,7 @@ def train_step(
     }
     g_h = g_out.mm(model.head_out.weight)
     for norm, linear, h_in, z, save_mean, save_invstd, bn, mask in reversed(saved):
-        g_h = torch.ops.aten.leaky_relu_backward(g_h * mask, bn, slope, False)
+        g_h = native_kernel.leaky_dropout_backward(g_h, bn, mask, slope)
         g_h, g_gamma, g_beta = torch.ops.aten.native_batch_norm_backward(
             g_h, z, norm.weight, norm.running_mean, norm.running_var, save_mean, save_invstd,
             True, norm.eps, [True, True, True],
