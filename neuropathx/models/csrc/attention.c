@@ -63,31 +63,66 @@ NPX_INLINE npx_v8f npx_scores8(const float *it, int64_t Rp, int64_t r, const flo
     return s;
 }
 
+/* One block of 8 regions of the forward. `ones` (only for F1 >= 2): the last image row is 1
+ * in these lanes, so its product q[F1-1] * 1 is q[F1-1] itself; `padded`: the block holds
+ * padding, whose KL entries `ok` zeroes (elsewhere ok is 1 and 1 * y is y). Both skip a
+ * product that would not change a bit. */
+NPX_INLINE void npx_forward_block(const npx_scratch *w, int64_t r, const float *q, int64_t F1,
+                                  float k, float inv_k, float logit_rho, float lo, float hi,
+                                  float *saved, npx_v8f *sum_a, npx_v8f *sum_av, npx_v8f *sum_kl,
+                                  int ones, int padded) {
+    const int64_t Rp = w->Rp;
+    npx_v8f s;
+    if (ones) {
+        s = q[0] * npx_load(w->it + r);
+        for (int64_t f = 1; f < F1 - 1; ++f) s += q[f] * npx_load(w->it + f * Rp + r);
+        s += q[F1 - 1];
+    } else {
+        s = npx_scores8(w->it, Rp, r, q, F1);
+    }
+    const npx_v8f x = npx_max0(s);
+    const npx_v8f a = x / (x + k);
+    const npx_v8f u = npx_clamp8(x * inv_k, lo, hi);
+    const npx_v8f d = npx_log8(u) - logit_rho;
+    if (saved) { /* A and d of this row for the backward: a then d, Rp each */
+        npx_store(saved + r, a);
+        npx_store(saved + Rp + r, d);
+    }
+    *sum_a += a;
+    *sum_av += a * npx_load(w->v + r);
+    const npx_v8f kl = a * d - npx_log8(u + 1.0f);
+    *sum_kl += padded ? npx_load(w->ok + r) * kl : kl;
+}
+
 NPX_INLINE void npx_forward_subject(const npx_scratch *w, int64_t P, int64_t F1, const float *qt,
                                     float k, float logit_rho, float lo, float hi, float *rows,
-                                    float *fused, float *kl_rows, float *saved) {
-    const int64_t Rp = w->Rp;
+                                    float *fused, float *kl_rows, float *saved, int ones) {
+    const int64_t Rp = w->Rp, R_full = w->R / NPX_LANES * NPX_LANES;
     const float inv_k = 1.0f / k;
     for (int64_t p = 0; p < P; ++p) {
         const float *q = qt + p * F1;
+        float *sp = saved ? saved + 2 * p * Rp : NULL;
         npx_v8f sum_a = npx_splat(0.0f), sum_av = sum_a, sum_kl = sum_a;
-        for (int64_t r = 0; r < Rp; r += NPX_LANES) {
-            const npx_v8f x = npx_max0(npx_scores8(w->it, Rp, r, q, F1));
-            const npx_v8f a = x / (x + k);
-            const npx_v8f u = npx_clamp8(x * inv_k, lo, hi);
-            const npx_v8f d = npx_log8(u) - logit_rho;
-            if (saved) { /* A and d of this row for the backward: a then d, Rp each */
-                npx_store(saved + 2 * p * Rp + r, a);
-                npx_store(saved + (2 * p + 1) * Rp + r, d);
-            }
-            sum_a += a;
-            sum_av += a * npx_load(w->v + r);
-            sum_kl += npx_load(w->ok + r) * (a * d - npx_log8(u + 1.0f));
-        }
+        int64_t r = 0;
+        for (; r < R_full; r += NPX_LANES)
+            npx_forward_block(w, r, q, F1, k, inv_k, logit_rho, lo, hi, sp, &sum_a, &sum_av,
+                              &sum_kl, ones, 0);
+        for (; r < Rp; r += NPX_LANES)
+            npx_forward_block(w, r, q, F1, k, inv_k, logit_rho, lo, hi, sp, &sum_a, &sum_av,
+                              &sum_kl, 0, 1);
         rows[p] = npx_hsum(sum_a);
         fused[p] = npx_hsum(sum_av);
         kl_rows[p] = npx_hsum(sum_kl);
     }
+}
+
+/* Whether the last image row is 1 in every region (the bias row of the factors). */
+static int npx_ones_row(const npx_scratch *w) {
+    if (w->F1 < 2) return 0;
+    const float *row = w->it + (w->F1 - 1) * w->Rp;
+    for (int64_t r = 0; r < w->R; ++r)
+        if (row[r] != 1.0f) return 0;
+    return 1;
 }
 
 int npx_attention_forward(int64_t B, int64_t P, int64_t R, int64_t F1, const float *qt,
@@ -100,12 +135,16 @@ int npx_attention_forward(int64_t B, int64_t P, int64_t R, int64_t F1, const flo
         const float *q = qt + b * P * F1;
         float *rb = rows + b * P, *fb = fused + b * P, *kb = kl_rows + b * P;
         float *sb = saved ? saved + b * P * 2 * w.Rp : NULL;
-        if (F1 == 5 && sb) /* four measures and the bias: a constant trip count for the compiler */
-            npx_forward_subject(&w, P, 5, q, k, logit_rho, lo, hi, rb, fb, kb, sb);
+        const int ones = npx_ones_row(&w);
+        /* four measures and the bias: a constant trip count for the compiler */
+        if (F1 == 5 && sb && ones)
+            npx_forward_subject(&w, P, 5, q, k, logit_rho, lo, hi, rb, fb, kb, sb, 1);
+        else if (F1 == 5 && ones)
+            npx_forward_subject(&w, P, 5, q, k, logit_rho, lo, hi, rb, fb, kb, NULL, 1);
         else if (F1 == 5)
-            npx_forward_subject(&w, P, 5, q, k, logit_rho, lo, hi, rb, fb, kb, NULL);
+            npx_forward_subject(&w, P, 5, q, k, logit_rho, lo, hi, rb, fb, kb, sb, 0);
         else
-            npx_forward_subject(&w, P, F1, q, k, logit_rho, lo, hi, rb, fb, kb, sb);
+            npx_forward_subject(&w, P, F1, q, k, logit_rho, lo, hi, rb, fb, kb, sb, ones);
     }
     free(w.block);
     return 0;
