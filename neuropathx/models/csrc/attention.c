@@ -193,7 +193,8 @@ int npx_attention_backward(int64_t B, int64_t P, int64_t R, int64_t F1, const fl
     npx_scratch w;
     if (npx_scratch_init(&w, R, F1)) return 1;
     const int64_t Rp = w.Rp;
-    for (int64_t b = 0; b < B; ++b) {
+    /* last subject first: the forward wrote its saved rows last, so they are still cached */
+    for (int64_t b = B - 1; b >= 0; --b) {
         npx_scratch_load(&w, it + b * F1 * R, v + b * R);
         memset(w.g_it, 0, sizeof(float) * (size_t)(F1 * Rp));
         memset(w.g_v, 0, sizeof(float) * (size_t)Rp);
