@@ -19,6 +19,7 @@ configuration, and the ``compile`` and ``eager`` backends, go through autograd.
 from __future__ import annotations
 
 import math
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -48,7 +49,7 @@ def applies(model: NeuroPathX, loss: LossParams, genetics: torch.Tensor) -> bool
         and getattr(model, name).momentum is not None
         for name in _NORMS
     )
-    params_ok = all(p.requires_grad and p.grad is not None for p in model.parameters())
+    params_ok = all(p.requires_grad and p.grad is not None for _, p in _named(model))
     return (
         model.training
         and backend.native_for(genetics)
@@ -262,17 +263,36 @@ def train_step(
     return LossTerms(total, bce, sp, path)
 
 
+_NAMED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_FLAT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _named(model: NeuroPathX) -> list[tuple[str, torch.nn.Parameter]]:
+    """``model.named_parameters()`` as a list, kept per model (walking the module tree costs
+    more per batch than some of the kernels)."""
+    named = _NAMED.get(model)
+    if named is None:
+        named = _NAMED[model] = list(model.named_parameters())
+    return named
+
+
 def _write_grads(model: NeuroPathX, grads: dict[str, torch.Tensor]) -> None:
     """Copy the gradients into the parameters' ``.grad`` (views of FlatAdamW's buffer: one
     concatenation into it when they are laid out in order)."""
-    named = list(model.named_parameters())
+    named = _named(model)
     if len(grads) != len(named):
         missing = sorted({n for n, _ in named} - set(grads))
         raise RuntimeError(f"train_step: no gradient for {missing}")
-    first = named[0][1].grad
-    flat = _flat_base(first)
-    total = sum(param.numel() for _, param in named)
-    if flat is not None and flat.numel() == total and _laid_out_in_order(named, flat):
+    current = [param.grad for _, param in named]
+    cached = _FLAT.get(model)
+    if cached is None or any(a is not b for a, b in zip(cached[1], current, strict=True)):
+        flat = _flat_base(current[0])
+        total = sum(param.numel() for _, param in named)
+        if flat is None or flat.numel() != total or not _laid_out_in_order(named, flat):
+            flat = None
+        cached = _FLAT[model] = (flat, current)
+    flat = cached[0]
+    if flat is not None:
         torch.cat([grads[name].reshape(-1) for name, _ in named], out=flat)
         return
     for name, param in named:
