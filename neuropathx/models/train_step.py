@@ -87,7 +87,7 @@ def _stats_backward(g_weight, weight, wc, mu, cov, g_mean, g_var):
     return g_weight + torch.outer(g_mean, mu)
 
 
-@torch.no_grad()
+@torch.inference_mode()  # no graph at all, and less dispatch per operation than no_grad
 def train_step(
     model: NeuroPathX,
     genetics: torch.Tensor,
