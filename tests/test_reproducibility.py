@@ -52,6 +52,15 @@ def _kernel_outputs() -> list[torch.Tensor]:
     out, piece = native_kernel.query_rows(x, kinks, table)
     outs += [out, native_kernel.query_rows_backward(x, piece, torch.randn(50, 5, generator=g), 13)]
     outs.append(native_kernel.dropout_mask(torch.empty(1000), 0.5, seed=3))
+    *fwd, saved = native_kernel.forward(qt, it, v, 0.9, -4.6, 1e-6, 1e6, save=True)
+    outs += [*fwd, saved]
+    args = (qt, it, v, 0.9, -4.6, 1e-6, 1e6, g_rows, g_fused, 0.3, False)
+    outs += native_kernel.backward(*args, saved=saved)[::2]  # g_it is not computed
+    h = torch.randn(37, 29, generator=g)
+    outs += native_kernel.leaky_dropout(h, 0.2, 0.5, seed=5)
+    outs.append(
+        native_kernel.leaky_dropout_backward(torch.randn(37, 29, generator=g), h, outs[-1], 0.2)
+    )
     return outs
 
 

@@ -70,15 +70,8 @@ def piecewise_leaky_mlp(
     α_j ∈ {1, slope} fixed, α_j = slope where a_j x + c_j ≤ 0 as in LeakyReLU's gradient.
     Costs a search per x instead of an (N, d) hidden layer; gradients reach a, c and m.
     """
-    with torch.no_grad():
-        kinks = torch.where(a != 0, -c / torch.where(a != 0, a, 1.0), 0.0).sort().values
-        inner = (kinks[1:] + kinks[:-1]) / 2
-        # one probe per open interval, then the kinks themselves (LeakyReLU'(0) = slope)
-        probes = torch.cat([kinks[:1] - 1.0, inner, kinks[-1:] + 1.0, kinks])
-        alpha = torch.where(probes[:, None] * a + c > 0, a.new_ones(()), a.new_full((), slope))
+    kinks, _, _, table = query_table(a, c, m, slope)
     width = m.shape[1]
-    table = torch.cat([alpha * a, alpha * c], 0) @ m  # slopes then offsets, (2(2d+1), F+1)
-    table = torch.cat([table[: len(alpha)], table[len(alpha) :]], 1)  # (2d+1, 2(F+1))
     if backend.native_for(x, table):
         return _QueryRows.apply(x.contiguous(), kinks, table)
     with torch.no_grad():
@@ -91,6 +84,22 @@ def piecewise_leaky_mlp(
     else:  # index_select's backward (index_add) is deterministic on CPU and much faster
         rows = table.index_select(0, piece)
     return torch.addcmul(rows[:, width:], x[:, None], rows[:, :width])
+
+
+def query_table(a: torch.Tensor, c: torch.Tensor, m: torch.Tensor, slope: float):
+    """The pieces of :func:`piecewise_leaky_mlp`: sorted kinks (d,), the LeakyReLU factors α
+    of each piece (2d+1, d), the stacked ``[α a; α c]`` (2(2d+1), d) and the table
+    (2d+1, 2(F+1)) of each piece's slopes then offsets (``[α a; α c] m`` side by side)."""
+    with torch.no_grad():
+        kinks = torch.where(a != 0, -c / torch.where(a != 0, a, 1.0), 0.0).sort().values
+        inner = (kinks[1:] + kinks[:-1]) / 2
+        # one probe per open interval, then the kinks themselves (LeakyReLU'(0) = slope)
+        probes = torch.cat([kinks[:1] - 1.0, inner, kinks[-1:] + 1.0, kinks])
+        alpha = torch.where(probes[:, None] * a + c > 0, a.new_ones(()), a.new_full((), slope))
+    lhs = torch.cat([alpha * a, alpha * c], 0)
+    table = lhs @ m  # slopes then offsets, (2(2d+1), F+1)
+    table = torch.cat([table[: len(alpha)], table[len(alpha) :]], 1)  # (2d+1, 2(F+1))
+    return kinks, alpha, lhs, table
 
 
 class _QueryRows(torch.autograd.Function):
@@ -199,7 +208,13 @@ class AttentionTerms(torch.autograd.Function):
         ctx.backend = backend.backend_for(qt, it, v)
         constant = qt.shape[0] * qt.shape[1] * it.shape[2] * math.log1p(-rho)
         if ctx.backend == "native":
-            rows, fused, kl_rows = native_kernel.forward(qt, it, v, k, *_native_constants(rho, eps))
+            consts = _native_constants(rho, eps)
+            if any(ctx.needs_input_grad[:3]):  # keep A and ∂KL/∂A for the backward
+                rows, fused, kl_rows, ctx.saved = native_kernel.forward(
+                    qt, it, v, k, *consts, save=True
+                )
+            else:
+                rows, fused, kl_rows = native_kernel.forward(qt, it, v, k, *consts)
             return rows, fused, kl_rows.sum() - constant
         step = len(qt) if ctx.backend == "compile" else EAGER_CHUNK
         fn = _run("forward", _forward_terms, _forward_eager)
@@ -220,7 +235,11 @@ class AttentionTerms(torch.autograd.Function):
         g_kl = torch.zeros((), dtype=qt.dtype, device=qt.device) if g_kl is None else g_kl
         if ctx.backend == "native":
             constants = _native_constants(ctx.rho, ctx.eps)
-            grads = native_kernel.backward(qt, it, v, ctx.k, *constants, g_rows, g_fused, g_kl)
+            grads = native_kernel.backward(
+                qt, it, v, ctx.k, *constants, g_rows, g_fused, g_kl, ctx.needs_input_grad[1],
+                saved=getattr(ctx, "saved", None),
+            )  # fmt: skip
+            ctx.saved = None
             return (*grads, None, None, None)
         fn = _run("backward", _backward_scores, _backward_eager)
         grads = []

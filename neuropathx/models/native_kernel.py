@@ -57,9 +57,9 @@ _THREADS = {"n": 1}
 
 _I64, _F32, _PTR = ctypes.c_int64, ctypes.c_float, ctypes.c_void_p
 _SIGNATURES = {  # name: (argument types, return type)
-    "npx_attention_forward": ([_I64] * 4 + [_PTR] * 3 + [_F32] * 4 + [_PTR] * 3, ctypes.c_int),
+    "npx_attention_forward": ([_I64] * 4 + [_PTR] * 3 + [_F32] * 4 + [_PTR] * 4, ctypes.c_int),
     "npx_attention_backward": (
-        [_I64] * 4 + [_PTR] * 3 + [_F32] * 4 + [_PTR] * 2 + [_F32] + [_PTR] * 3,
+        [_I64] * 4 + [_PTR] * 3 + [_F32] * 4 + [_PTR] * 2 + [_F32] + [_PTR] * 4,
         ctypes.c_int,
     ),
     "npx_query_forward": ([_I64] * 3 + [_PTR] * 5, None),
@@ -68,6 +68,8 @@ _SIGNATURES = {  # name: (argument types, return type)
     "npx_value_forward": ([_I64] * 3 + [_PTR] * 4 + [_F32, _PTR], ctypes.c_int),
     "npx_value_backward": ([_I64] * 3 + [_PTR] * 4 + [_F32] + [_PTR] * 4, ctypes.c_int),
     "npx_dropout_mask": ([_I64, ctypes.c_uint64, _F32, _PTR], None),
+    "npx_leaky_dropout": ([_I64, _PTR, _F32, ctypes.c_uint64, _F32, _PTR, _PTR], None),
+    "npx_leaky_dropout_backward": ([_I64] + [_PTR] * 3 + [_F32, _PTR], None),
 }
 
 
@@ -260,37 +262,51 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="neuropathx-kernel")
 
 
-def forward(qt, it, v, k: float, logit_rho: float, lo: float, hi: float):
-    """Row sums, fused ``A V`` and per-row KL (each (B, P)) from the factors, in one pass."""
+def forward(qt, it, v, k: float, logit_rho: float, lo: float, hi: float, save: bool = False):
+    """Row sums, fused ``A V`` and per-row KL (each (B, P)) from the factors, in one pass.
+
+    ``save=True`` also returns A and ∂KL/∂A of every entry, (B, P, 2, R rounded up to 8),
+    for :func:`backward` (which then need not recompute them: same bits, a faster pass)."""
     qt, it, v = qt.contiguous(), it.contiguous(), v.contiguous()
     b, p, f1 = qt.shape
     r = it.shape[2]
     rows, fused, kl_rows = (qt.new_empty(b, p) for _ in range(3))
+    saved = qt.new_empty(b, p, 2, -(-r // 8) * 8) if save else None
 
     def call(s: slice) -> int:
         return load().npx_attention_forward(
             s.stop - s.start, p, r, f1, _ptr(qt[s]), _ptr(it[s]), _ptr(v[s]),
             k, logit_rho, lo, hi, _ptr(rows[s]), _ptr(fused[s]), _ptr(kl_rows[s]),
+            _ptr(saved[s]) if save else None,
         )  # fmt: skip
 
     _over_subjects(call, b, "attention")
-    return rows, fused, kl_rows
+    return (rows, fused, kl_rows, saved) if save else (rows, fused, kl_rows)
 
 
-def backward(qt, it, v, k: float, logit_rho: float, lo: float, hi: float, g_rows, g_fused, g_kl):
-    """Gradients for qt, it and v, recomputing A (and ∂KL/∂A) from the factors."""
+def backward(
+    qt, it, v, k: float, logit_rho: float, lo: float, hi: float, g_rows, g_fused, g_kl,
+    need_it: bool = True, saved: torch.Tensor | None = None,
+):  # fmt: skip
+    """Gradients for qt, it and v, recomputing A (and ∂KL/∂A) from the factors, or reading
+    them from ``saved`` (:func:`forward` with ``save=True``, same inputs); with
+    ``need_it=False`` the gradient for it is None and not computed (a faster pass)."""
     qt, it, v = qt.contiguous(), it.contiguous(), v.contiguous()
     g_rows, g_fused = g_rows.contiguous(), g_fused.contiguous()
     b, p, f1 = qt.shape
     r = it.shape[2]
-    g_qt, g_it, g_v = torch.empty_like(qt), torch.empty_like(it), torch.empty_like(v)
+    g_qt, g_v = torch.empty_like(qt), torch.empty_like(v)
+    g_it = torch.empty_like(it) if need_it else None
     g_kl = float(g_kl)
+    if saved is not None and (saved.shape[:3] != (b, p, 2) or not saved.is_contiguous()):
+        raise ValueError(f"saved attention of shape {tuple(saved.shape)} for ({b}, {p}) rows")
 
     def call(s: slice) -> int:
         return load().npx_attention_backward(
             s.stop - s.start, p, r, f1, _ptr(qt[s]), _ptr(it[s]), _ptr(v[s]), k, logit_rho,
-            lo, hi, _ptr(g_rows[s]), _ptr(g_fused[s]), g_kl, _ptr(g_qt[s]), _ptr(g_it[s]),
-            _ptr(g_v[s]),
+            lo, hi, _ptr(g_rows[s]), _ptr(g_fused[s]), g_kl, _ptr(g_qt[s]),
+            _ptr(g_it[s]) if need_it else None, _ptr(g_v[s]),
+            _ptr(saved[s]) if saved is not None else None,
         )  # fmt: skip
 
     _over_subjects(call, b, "attention")
@@ -369,3 +385,20 @@ def dropout_mask(like: torch.Tensor, p: float, seed: int) -> torch.Tensor:
     mask = torch.empty_like(like, memory_format=torch.contiguous_format)
     load().npx_dropout_mask(mask.numel(), seed, 1.0 - p, _ptr(mask))
     return mask
+
+
+def leaky_dropout(x: torch.Tensor, slope: float, p: float, seed: int):
+    """``LeakyReLU(x) * mask`` with the mask of :func:`dropout_mask` (same seed, same mask)
+    in one pass; returns (output, mask)."""
+    x = x.contiguous()
+    mask, out = torch.empty_like(x), torch.empty_like(x)
+    load().npx_leaky_dropout(x.numel(), _ptr(x), slope, seed, 1.0 - p, _ptr(mask), _ptr(out))
+    return out, mask
+
+
+def leaky_dropout_backward(g: torch.Tensor, x: torch.Tensor, mask: torch.Tensor, slope: float):
+    """Gradient of :func:`leaky_dropout` in x."""
+    g = g.contiguous()
+    out = torch.empty_like(x)
+    load().npx_leaky_dropout_backward(x.numel(), _ptr(g), _ptr(x), _ptr(mask), slope, _ptr(out))
+    return out

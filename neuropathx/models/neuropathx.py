@@ -291,6 +291,13 @@ def _norm_affine(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Scale and shift equal to ``norm`` applied to an input with batch ``mean`` and biased
     ``var`` over ``n`` rows; updates the running statistics exactly as BatchNorm1d does."""
+    return _norm_affine_parts(norm, mean, var, n)[1:]
+
+
+def _norm_affine_parts(
+    norm: nn.BatchNorm1d, mean: torch.Tensor, var: torch.Tensor, n: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`_norm_affine` and ``(var + ε)^-½`` first (for a hand-written backward)."""
     if norm.training or norm.running_mean is None:
         if norm.training and norm.track_running_stats:
             with torch.no_grad():
@@ -301,13 +308,13 @@ def _norm_affine(
                 norm.running_var.mul_(1 - m).add_(var.detach(), alpha=m * n / max(n - 1, 1))
     else:
         mean, var = norm.running_mean, norm.running_var
-    scale = torch.rsqrt(var + norm.eps)
+    inv = scale = torch.rsqrt(var + norm.eps)
     if norm.weight is not None:
         scale = scale * norm.weight
     shift = -mean * scale
     if norm.bias is not None:
         shift = shift + norm.bias
-    return scale, shift
+    return inv, scale, shift
 
 
 def _softsign_attention(scores: torch.Tensor, c_scaled: float) -> torch.Tensor:

@@ -18,7 +18,7 @@ import torch.utils.deterministic
 from neuropathx.adjust import adjust_fold
 from neuropathx.cohort import CohortArrays
 from neuropathx.metrics import binary_metrics, rank_auc
-from neuropathx.models import native_kernel
+from neuropathx.models import native_kernel, train_step
 from neuropathx.models.attention_core import retain_freed_memory
 from neuropathx.models.backend import backend_for, use_backend
 from neuropathx.models.losses import loss_from_terms
@@ -145,9 +145,15 @@ def run_epoch(
             optimizer.step()
             sums += torch.stack([t.detach() for t in terms]).double() * len(labels)
             continue
-        logits, rows, kl_sum = model.objective_terms(
-            shuffled.genetics[part], shuffled.imaging[part], loss.rho
-        )
+        genetics, imaging = shuffled.genetics[part], shuffled.imaging[part]
+        if train_step.applies(model, loss, genetics):  # hand-written backward, same bits
+            terms = train_step.train_step(
+                model, genetics, imaging, labels, loss, pos_weight=pos_weight
+            )
+            optimizer.step()
+            sums += torch.stack(terms).double() * len(labels)
+            continue
+        logits, rows, kl_sum = model.objective_terms(genetics, imaging, loss.rho)
         terms = loss_from_terms(
             logits,
             rows,

@@ -25,8 +25,6 @@ FOLD_FILES = ("model.pt", "predictions.tsv", "metrics.json", "history.tsv", "att
 def dispatch_info() -> dict[str, str]:
     """What PyTorch's CPU dispatch runs as in this process (for metrics.json; here, not in
     ``neuropathx.cpu_dispatch``, which every script job imports and must not need torch)."""
-    import torch
-
     return {
         "aten_cpu_capability": str(torch.backends.cpu.get_cpu_capability()),
         "aten_cpu_capability_env": os.environ.get("ATEN_CPU_CAPABILITY", ""),

@@ -6,7 +6,11 @@
  * KL entry (without its constant) = A d - log(1 + u).
  * Forward writes per (b, p): rows = sum_r A, fused = sum_r A v, kl = sum_r KL entry.
  * Backward recomputes A and d (cheaper than storing two (B, P, R) tensors) and writes
- * dL/dqt, dL/dit and dL/dv from the gradients of rows, fused and the summed KL.
+ * dL/dqt, dL/dit and dL/dv from the gradients of rows, fused and the summed KL; g_it NULL
+ * skips dL/dit (the image factors are data in training), which saves a third of the pass.
+ * `saved` (NULL, or B*P*2*Rp floats with Rp = R rounded up to 8): the forward stores A and d
+ * of every row there and the backward reads them instead of recomputing (same bits, and
+ * the backward then skips the scores, the division and the log).
  * Mirrors attention_core._forward_eager / _backward_eager (the reference for the tests).
  * Regions go in blocks of 8 lanes and every sum over regions in the fixed lane order of
  * npx_lanes.h, so the bits do not depend on the instruction set the library is built for.
@@ -59,42 +63,88 @@ NPX_INLINE npx_v8f npx_scores8(const float *it, int64_t Rp, int64_t r, const flo
     return s;
 }
 
+/* One block of 8 regions of the forward. `ones` (only for F1 >= 2): the last image row is 1
+ * in these lanes, so its product q[F1-1] * 1 is q[F1-1] itself; `padded`: the block holds
+ * padding, whose KL entries `ok` zeroes (elsewhere ok is 1 and 1 * y is y). Both skip a
+ * product that would not change a bit. */
+NPX_INLINE void npx_forward_block(const npx_scratch *w, int64_t r, const float *q, int64_t F1,
+                                  float k, float inv_k, float logit_rho, float lo, float hi,
+                                  float *saved, npx_v8f *sum_a, npx_v8f *sum_av, npx_v8f *sum_kl,
+                                  int ones, int padded) {
+    const int64_t Rp = w->Rp;
+    npx_v8f s;
+    if (ones) {
+        s = q[0] * npx_load(w->it + r);
+        for (int64_t f = 1; f < F1 - 1; ++f) s += q[f] * npx_load(w->it + f * Rp + r);
+        s += q[F1 - 1];
+    } else {
+        s = npx_scores8(w->it, Rp, r, q, F1);
+    }
+    const npx_v8f x = npx_max0(s);
+    const npx_v8f a = x / (x + k);
+    const npx_v8f u = npx_clamp8(x * inv_k, lo, hi);
+    const npx_v8f d = npx_log8(u) - logit_rho;
+    if (saved) { /* A and d of this row for the backward: a then d, Rp each */
+        npx_store(saved + r, a);
+        npx_store(saved + Rp + r, d);
+    }
+    *sum_a += a;
+    *sum_av += a * npx_load(w->v + r);
+    const npx_v8f kl = a * d - npx_log8(u + 1.0f);
+    *sum_kl += padded ? npx_load(w->ok + r) * kl : kl;
+}
+
 NPX_INLINE void npx_forward_subject(const npx_scratch *w, int64_t P, int64_t F1, const float *qt,
                                     float k, float logit_rho, float lo, float hi, float *rows,
-                                    float *fused, float *kl_rows) {
-    const int64_t Rp = w->Rp;
+                                    float *fused, float *kl_rows, float *saved, int ones) {
+    const int64_t Rp = w->Rp, R_full = w->R / NPX_LANES * NPX_LANES;
     const float inv_k = 1.0f / k;
     for (int64_t p = 0; p < P; ++p) {
         const float *q = qt + p * F1;
+        float *sp = saved ? saved + 2 * p * Rp : NULL;
         npx_v8f sum_a = npx_splat(0.0f), sum_av = sum_a, sum_kl = sum_a;
-        for (int64_t r = 0; r < Rp; r += NPX_LANES) {
-            const npx_v8f x = npx_max0(npx_scores8(w->it, Rp, r, q, F1));
-            const npx_v8f a = x / (x + k);
-            const npx_v8f u = npx_clamp8(x * inv_k, lo, hi);
-            const npx_v8f d = npx_log8(u) - logit_rho;
-            sum_a += a;
-            sum_av += a * npx_load(w->v + r);
-            sum_kl += npx_load(w->ok + r) * (a * d - npx_log8(u + 1.0f));
-        }
+        int64_t r = 0;
+        for (; r < R_full; r += NPX_LANES)
+            npx_forward_block(w, r, q, F1, k, inv_k, logit_rho, lo, hi, sp, &sum_a, &sum_av,
+                              &sum_kl, ones, 0);
+        for (; r < Rp; r += NPX_LANES)
+            npx_forward_block(w, r, q, F1, k, inv_k, logit_rho, lo, hi, sp, &sum_a, &sum_av,
+                              &sum_kl, 0, 1);
         rows[p] = npx_hsum(sum_a);
         fused[p] = npx_hsum(sum_av);
         kl_rows[p] = npx_hsum(sum_kl);
     }
 }
 
+/* Whether the last image row is 1 in every region (the bias row of the factors). */
+static int npx_ones_row(const npx_scratch *w) {
+    if (w->F1 < 2) return 0;
+    const float *row = w->it + (w->F1 - 1) * w->Rp;
+    for (int64_t r = 0; r < w->R; ++r)
+        if (row[r] != 1.0f) return 0;
+    return 1;
+}
+
 int npx_attention_forward(int64_t B, int64_t P, int64_t R, int64_t F1, const float *qt,
                           const float *it, const float *v, float k, float logit_rho, float lo,
-                          float hi, float *rows, float *fused, float *kl_rows) {
+                          float hi, float *rows, float *fused, float *kl_rows, float *saved) {
     npx_scratch w;
     if (npx_scratch_init(&w, R, F1)) return 1;
     for (int64_t b = 0; b < B; ++b) {
         npx_scratch_load(&w, it + b * F1 * R, v + b * R);
         const float *q = qt + b * P * F1;
         float *rb = rows + b * P, *fb = fused + b * P, *kb = kl_rows + b * P;
-        if (F1 == 5) /* four measures and the bias: a constant trip count for the compiler */
-            npx_forward_subject(&w, P, 5, q, k, logit_rho, lo, hi, rb, fb, kb);
+        float *sb = saved ? saved + b * P * 2 * w.Rp : NULL;
+        const int ones = npx_ones_row(&w);
+        /* four measures and the bias: a constant trip count for the compiler */
+        if (F1 == 5 && sb && ones)
+            npx_forward_subject(&w, P, 5, q, k, logit_rho, lo, hi, rb, fb, kb, sb, 1);
+        else if (F1 == 5 && ones)
+            npx_forward_subject(&w, P, 5, q, k, logit_rho, lo, hi, rb, fb, kb, NULL, 1);
+        else if (F1 == 5)
+            npx_forward_subject(&w, P, 5, q, k, logit_rho, lo, hi, rb, fb, kb, sb, 0);
         else
-            npx_forward_subject(&w, P, F1, q, k, logit_rho, lo, hi, rb, fb, kb);
+            npx_forward_subject(&w, P, F1, q, k, logit_rho, lo, hi, rb, fb, kb, sb, ones);
     }
     free(w.block);
     return 0;
@@ -103,7 +153,7 @@ int npx_attention_forward(int64_t B, int64_t P, int64_t R, int64_t F1, const flo
 NPX_INLINE void npx_backward_subject(npx_scratch *w, int64_t P, int64_t F1, const float *qt,
                                      float k, float logit_rho, float lo, float hi,
                                      const float *g_rows, const float *g_fused, float g_kl,
-                                     float *g_qt) {
+                                     float *g_qt, int want_it, const float *saved) {
     const int64_t Rp = w->Rp;
     const float inv_k = 1.0f / k;
     npx_v8f acc[F1];
@@ -112,17 +162,24 @@ NPX_INLINE void npx_backward_subject(npx_scratch *w, int64_t P, int64_t F1, cons
         const float gr = g_rows[p], gf = g_fused[p];
         for (int64_t f = 0; f < F1; ++f) acc[f] = npx_splat(0.0f);
         for (int64_t r = 0; r < Rp; r += NPX_LANES) {
-            const npx_v8f x = npx_max0(npx_scores8(w->it, Rp, r, q, F1));
-            const npx_v8f a = x / (x + k);
+            npx_v8f a, g_a = gf * npx_load(w->v + r) + gr;
+            if (saved) { /* A and d as the forward computed them: the same bits */
+                a = npx_load(saved + 2 * p * Rp + r);
+                if (g_kl != 0.0f) g_a = g_a + g_kl * npx_load(saved + (2 * p + 1) * Rp + r);
+            } else {
+                const npx_v8f x = npx_max0(npx_scores8(w->it, Rp, r, q, F1));
+                a = x / (x + k);
+                if (g_kl != 0.0f) g_a = g_a + g_kl * (npx_log8(npx_clamp8(x * inv_k, lo, hi)) - logit_rho);
+            }
             const npx_v8f not_a = 1.0f - a;
-            npx_v8f g_a = gf * npx_load(w->v + r) + gr;
-            if (g_kl != 0.0f) g_a = g_a + g_kl * (npx_log8(npx_clamp8(x * inv_k, lo, hi)) - logit_rho);
             const npx_v8f g_s = npx_select(a > npx_splat(0.0f), g_a * not_a * not_a * inv_k, npx_splat(0.0f));
             npx_store(w->g_v + r, npx_load(w->g_v + r) + gf * a);
             for (int64_t f = 0; f < F1; ++f) {
-                float *g_row = w->g_it + f * Rp + r;
                 acc[f] += g_s * npx_load(w->it + f * Rp + r);
-                npx_store(g_row, npx_load(g_row) + q[f] * g_s);
+                if (want_it) {
+                    float *g_row = w->g_it + f * Rp + r;
+                    npx_store(g_row, npx_load(g_row) + q[f] * g_s);
+                }
             }
         }
         for (int64_t f = 0; f < F1; ++f) g_qt[p * F1 + f] = npx_hsum(acc[f]);
@@ -132,22 +189,30 @@ NPX_INLINE void npx_backward_subject(npx_scratch *w, int64_t P, int64_t F1, cons
 int npx_attention_backward(int64_t B, int64_t P, int64_t R, int64_t F1, const float *qt,
                            const float *it, const float *v, float k, float logit_rho, float lo,
                            float hi, const float *g_rows, const float *g_fused, float g_kl,
-                           float *g_qt, float *g_it, float *g_v) {
+                           float *g_qt, float *g_it, float *g_v, const float *saved) {
     npx_scratch w;
     if (npx_scratch_init(&w, R, F1)) return 1;
     const int64_t Rp = w.Rp;
-    for (int64_t b = 0; b < B; ++b) {
+    /* last subject first: the forward wrote its saved rows last, so they are still cached */
+    for (int64_t b = B - 1; b >= 0; --b) {
         npx_scratch_load(&w, it + b * F1 * R, v + b * R);
         memset(w.g_it, 0, sizeof(float) * (size_t)(F1 * Rp));
         memset(w.g_v, 0, sizeof(float) * (size_t)Rp);
         const float *q = qt + b * P * F1, *gr = g_rows + b * P, *gf = g_fused + b * P;
         float *gq = g_qt + b * P * F1;
-        if (F1 == 5)
-            npx_backward_subject(&w, P, 5, q, k, logit_rho, lo, hi, gr, gf, g_kl, gq);
+        /* constant F1 and want_it: the compiler drops the g_it updates when not wanted */
+        const float *sb = saved ? saved + b * P * 2 * Rp : NULL;
+        if (F1 == 5 && g_it)
+            npx_backward_subject(&w, P, 5, q, k, logit_rho, lo, hi, gr, gf, g_kl, gq, 1, sb);
+        else if (F1 == 5 && sb)
+            npx_backward_subject(&w, P, 5, q, k, logit_rho, lo, hi, gr, gf, g_kl, gq, 0, sb);
+        else if (F1 == 5)
+            npx_backward_subject(&w, P, 5, q, k, logit_rho, lo, hi, gr, gf, g_kl, gq, 0, NULL);
         else
-            npx_backward_subject(&w, P, F1, q, k, logit_rho, lo, hi, gr, gf, g_kl, gq);
-        for (int64_t f = 0; f < F1; ++f)
-            memcpy(g_it + (b * F1 + f) * R, w.g_it + f * Rp, sizeof(float) * (size_t)R);
+            npx_backward_subject(&w, P, F1, q, k, logit_rho, lo, hi, gr, gf, g_kl, gq, g_it != NULL, sb);
+        if (g_it)
+            for (int64_t f = 0; f < F1; ++f)
+                memcpy(g_it + (b * F1 + f) * R, w.g_it + f * Rp, sizeof(float) * (size_t)R);
         memcpy(g_v + b * R, w.g_v, sizeof(float) * (size_t)R);
     }
     free(w.block);

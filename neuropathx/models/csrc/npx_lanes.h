@@ -32,11 +32,39 @@ static inline npx_v8f npx_select(npx_v8i mask, npx_v8f a, npx_v8f b) {
     return (npx_v8f)((mask & (npx_v8i)a) | (~mask & (npx_v8i)b));
 }
 
-static inline npx_v8f npx_max0(npx_v8f x) { return npx_select(x > npx_splat(0.0f), x, npx_splat(0.0f)); }
+/* a > b ? a : b and a < b ? a : b per lane (b where either is NaN): the semantics of the x86
+ * MAXPS / MINPS instructions, which compute them in one step at every level from SSE on;
+ * lane for lane the same result as the generic expression, so the bits do not change. */
+#if defined(__AVX__)
+#include <immintrin.h>
+static inline npx_v8f npx_max(npx_v8f a, npx_v8f b) { return (npx_v8f)_mm256_max_ps((__m256)a, (__m256)b); }
+static inline npx_v8f npx_min(npx_v8f a, npx_v8f b) { return (npx_v8f)_mm256_min_ps((__m256)a, (__m256)b); }
+#elif defined(__SSE__)
+#include <xmmintrin.h>
+typedef float npx_v4f __attribute__((vector_size(16), aligned(16)));
+static inline npx_v8f npx_halves(__m128 lo, __m128 hi) {
+    const npx_v4f l = (npx_v4f)lo, h = (npx_v4f)hi;
+    return (npx_v8f){l[0], l[1], l[2], l[3], h[0], h[1], h[2], h[3]};
+}
+static inline npx_v8f npx_max(npx_v8f a, npx_v8f b) {
+    return npx_halves(_mm_max_ps((__m128){a[0], a[1], a[2], a[3]}, (__m128){b[0], b[1], b[2], b[3]}),
+                      _mm_max_ps((__m128){a[4], a[5], a[6], a[7]}, (__m128){b[4], b[5], b[6], b[7]}));
+}
+static inline npx_v8f npx_min(npx_v8f a, npx_v8f b) {
+    return npx_halves(_mm_min_ps((__m128){a[0], a[1], a[2], a[3]}, (__m128){b[0], b[1], b[2], b[3]}),
+                      _mm_min_ps((__m128){a[4], a[5], a[6], a[7]}, (__m128){b[4], b[5], b[6], b[7]}));
+}
+#else
+static inline npx_v8f npx_max(npx_v8f a, npx_v8f b) { return npx_select(a > b, a, b); }
+static inline npx_v8f npx_min(npx_v8f a, npx_v8f b) { return npx_select(a < b, a, b); }
+#endif
 
+/* x > 0 ? x : 0 */
+static inline npx_v8f npx_max0(npx_v8f x) { return npx_max(x, npx_splat(0.0f)); }
+
+/* x < lo ? lo : x, then x > hi ? hi : x */
 static inline npx_v8f npx_clamp8(npx_v8f x, float lo, float hi) {
-    x = npx_select(x < npx_splat(lo), npx_splat(lo), x);
-    return npx_select(x > npx_splat(hi), npx_splat(hi), x);
+    return npx_min(npx_splat(hi), npx_max(npx_splat(lo), x));
 }
 
 /* The lanes' sum, always in this order. */
