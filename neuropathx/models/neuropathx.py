@@ -28,21 +28,25 @@ Variant with region identity (``region_dim > 0``, registry name ``neuropathx_reg
 The paper's model has no region identity: keys and values are one map of a region's F
 measures shared by all regions, and ``X_IGC`` sums over regions, so permuting the regions
 permutes the attention columns and changes nothing else (README "Demo scenarios",
-``coupling``). The variant adds a learned per-region key embedding and value gain::
+``coupling``). The variant adds a learned per-region key embedding, value gain and value offset::
 
     K_r = BN(I_r W_k) + W_e e_r,            e_r ∈ R^m (m = region_dim), W_e (d_qk, m)
-    V_r = (1 + δ_r) · LeakyReLU(BN(I_r W_v1)) W_v2,          δ_r ∈ R
+    V_r = (1 + δ_r) · LeakyReLU(BN(I_r W_v1)) W_v2 + b_r,    δ_r, b_r ∈ R
     S_jr = Q_j K_rᵀ = Q_j BN(I_r W_k)ᵀ + (Q_j W_e) e_r
 
-so a region's attention can depend on which region it is through ``(Q_j W_e) e_r``, a
-function of the pathway score p_j specific to region r, and ``X_IGC_j = Σ_r A_jr V_r`` can
-carry a region-specific ``h_r(p_j) V(I_r)`` term (the per-region pathway × measure product a
-coupling needs) with decoy regions turned down by δ_r. ``e`` starts at 0 and ``δ`` at 0,
-so at initialisation the variant computes the paper's model (its extra parameters are drawn
-after the paper's, so the shared ones are the same for a seed). The scores stay exactly
+The scores keep the paper's bilinear term, a function of (p_j, I_r) that carries the
+pathway × measure product; the offset ``b_r`` lets ``X_IGC_j = Σ_r A_jr V_r`` read each
+region's attention with its own weight, ``Σ_r b_r A_jr`` (in the paper's model the only
+weight is ``V(I_r)``, one function of the measures for all regions, so a coupled region's
+product reaches the head summed with every decoy region's); ``δ_r`` turns a region's
+measure-dependent value up or down, and ``(Q_j W_e) e_r`` gives each region its own offset
+of the attention as a function of the pathway score (e.g. to open or close a region).
+``e``, ``δ`` and ``b`` start at 0, so at initialisation the variant computes the paper's
+model (its extra parameters are drawn after the paper's, so the shared ones are the same
+for a seed). The scores stay exactly
 low-rank: ``Qt = [Q W̃ | Q W_e]`` (B, P, F+1+m) and ``It = [I | 1 | e]ᵀ`` (B, F+1+m, R), so
 the C kernels (``models.backend``) run the variant too, at rank F+1+m instead of F+1; the
-value gain is one elementwise product after the value MLP (kernel or PyTorch).
+value gain and offset are one elementwise step after the value MLP (kernel or PyTorch).
 
 Scores are computed from exact low-rank factors (:meth:`NeuroPathX.score_factors`, keys are
 an affine map of the F measures); :meth:`NeuroPathX.objective_terms` gives the training
@@ -149,6 +153,7 @@ class NeuroPathX(nn.Module):
             self.region_key = nn.Parameter(torch.empty(c.d_qk, c.region_dim))  # W_e
             nn.init.xavier_uniform_(self.region_key)
             self.region_gain = nn.Parameter(torch.zeros(c.n_regions))  # δ
+            self.region_value = nn.Parameter(torch.zeros(c.n_regions))  # b
 
     @property
     def has_region_identity(self) -> bool:
@@ -170,7 +175,7 @@ class NeuroPathX(nn.Module):
         return k + self.region_keys() if self.has_region_identity else k
 
     def values(self, imaging: torch.Tensor, moments: Moments | None = None) -> torch.Tensor:
-        """V = LeakyReLU(BN(I W_v1)) W_v2, (B, R); times ``1 + δ_r`` in the variant.
+        """V = LeakyReLU(BN(I W_v1)) W_v2, (B, R); ``(1 + δ_r) V + b_r`` in the variant.
 
         With the C kernels (``models.backend``) the norm is folded into the first layer
         from the batch moments of the measures (as for the keys) and one pass evaluates
@@ -188,7 +193,9 @@ class NeuroPathX(nn.Module):
         else:
             v = self.value_norm(self.value_in(imaging).reshape(b * r, -1)).view(b, r, -1)
             out = self.value_out(self._leaky(v)).squeeze(-1)
-        return out * (1.0 + self.region_gain) if self.has_region_identity else out
+        if not self.has_region_identity:
+            return out
+        return torch.addcmul(self.region_value, out, 1.0 + self.region_gain)
 
     def queries(self, genetics: torch.Tensor) -> torch.Tensor:
         """Q (B, P, d_qk), computed directly (used in tests)."""
