@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from neuropathx.demo.coupling_toy import compare_region_identity
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from neuropathx.demo.coupling_toy import compare_region_identity  # noqa: E402
 
 
 def main() -> None:
