@@ -23,7 +23,7 @@ from neuropathx.training.config import (
 MODEL_DEFAULTS = {
     "d_q": 32, "d_qk": 32, "d_v": 8, "hidden": 24, "dropout": 0.5, "softsign_c": 0.5,
     "gamma": 1.0, "leaky_slope": 0.2, "reference_query_activation": False,
-    "key_activation": False, "value_init": "default",
+    "key_activation": False, "value_init": "default", "region_dim": 0,
 }  # fmt: skip
 LOSS_DEFAULTS = {
     "lambda_sp": 1e-6, "lambda_path": 1e-4, "rho": 0.01, "path_metric": "l1", "path_pairs": 0,

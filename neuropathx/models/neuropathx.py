@@ -23,6 +23,31 @@ Where the released reference code (Wang et al., MICCAI 2025) differs from the pa
 * The query/key/value projections have no bias, as in the reference (a bias before a
   BatchNorm cancels anyway).
 
+Variant with region identity (``region_dim > 0``, registry name ``neuropathx_region`` in
+``config/config.yaml``; off by default, ``region_dim: 0`` is the paper's model bit for bit).
+The paper's model has no region identity: keys and values are one map of a region's F
+measures shared by all regions, and ``X_IGC`` sums over regions, so permuting the regions
+permutes the attention columns and changes nothing else (README "Demo scenarios",
+``coupling``). The variant adds a learned per-region key embedding, value gain and value offset::
+
+    K_r = BN(I_r W_k) + W_e e_r,            e_r ∈ R^m (m = region_dim), W_e (d_qk, m)
+    V_r = (1 + δ_r) · LeakyReLU(BN(I_r W_v1)) W_v2 + b_r,    δ_r, b_r ∈ R
+    S_jr = Q_j K_rᵀ = Q_j BN(I_r W_k)ᵀ + (Q_j W_e) e_r
+
+The scores keep the paper's bilinear term, a function of (p_j, I_r) that carries the
+pathway × measure product; the offset ``b_r`` lets ``X_IGC_j = Σ_r A_jr V_r`` read each
+region's attention with its own weight, ``Σ_r b_r A_jr`` (in the paper's model the only
+weight is ``V(I_r)``, one function of the measures for all regions, so a coupled region's
+product reaches the head summed with every decoy region's); ``δ_r`` turns a region's
+measure-dependent value up or down, and ``(Q_j W_e) e_r`` gives each region its own offset
+of the attention as a function of the pathway score (e.g. to open or close a region).
+``e``, ``δ`` and ``b`` start at 0, so at initialisation the variant computes the paper's
+model (its extra parameters are drawn after the paper's, so the shared ones are the same
+for a seed). The scores stay exactly
+low-rank: ``Qt = [Q W̃ | Q W_e]`` (B, P, F+1+m) and ``It = [I | 1 | e]ᵀ`` (B, F+1+m, R), so
+the C kernels (``models.backend``) run the variant too, at rank F+1+m instead of F+1; the
+value gain and offset are one elementwise step after the value MLP (kernel or PyTorch).
+
 Scores are computed from exact low-rank factors (:meth:`NeuroPathX.score_factors`, keys are
 an affine map of the F measures); :meth:`NeuroPathX.objective_terms` gives the training
 objective's inputs without storing the (B, P, R) attention (``attention_core``).
@@ -62,6 +87,7 @@ class NeuroPathXConfig:
     reference_query_activation: bool = False
     key_activation: bool = False
     value_init: str = "default"
+    region_dim: int = 0  # > 0: per-region key embedding (this width) and value gain
 
     def __post_init__(self) -> None:
         for name in ("n_pathways", "n_regions", "n_measures", "d_q", "d_qk", "d_v", "hidden"):
@@ -70,6 +96,13 @@ class NeuroPathXConfig:
                 raise ValueError(f"NeuroPathXConfig.{name} must be a positive int, got {value!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"NeuroPathXConfig.dropout must be in [0, 1), got {self.dropout!r}")
+        if isinstance(self.region_dim, bool) or not isinstance(self.region_dim, int):
+            raise ValueError(f"NeuroPathXConfig.region_dim must be an int, got {self.region_dim!r}")
+        if self.region_dim < 0:
+            raise ValueError(
+                f"NeuroPathXConfig.region_dim must be >= 0 (0 = the paper's model), "
+                f"got {self.region_dim!r}"
+            )
         if self.softsign_c <= 0 or self.gamma <= 0:
             raise ValueError("NeuroPathXConfig.softsign_c and gamma must be positive")
         if self.value_init not in VALUE_INITS:
@@ -115,6 +148,21 @@ class NeuroPathX(nn.Module):
         nn.init.zeros_(self.head_hidden.bias)
         if c.value_init == "normal":  # the released code's init of the last value weight
             nn.init.normal_(self.value_out.weight)
+        if c.region_dim > 0:  # region identity (drawn last: the paper's weights are unchanged)
+            self.region_embedding = nn.Parameter(torch.zeros(c.n_regions, c.region_dim))  # e
+            self.region_key = nn.Parameter(torch.empty(c.d_qk, c.region_dim))  # W_e
+            nn.init.xavier_uniform_(self.region_key)
+            self.region_gain = nn.Parameter(torch.zeros(c.n_regions))  # δ
+            self.region_value = nn.Parameter(torch.zeros(c.n_regions))  # b
+
+    @property
+    def has_region_identity(self) -> bool:
+        """Whether this is the region-identity variant (``region_dim > 0``)."""
+        return self.config.region_dim > 0
+
+    def region_keys(self) -> torch.Tensor:
+        """The per-region key offsets ``W_e e_r``, (R, d_qk) (variant only)."""
+        return self.region_embedding @ self.region_key.T
 
     def _leaky(self, x: torch.Tensor) -> torch.Tensor:
         return F.leaky_relu(x, self.config.leaky_slope)
@@ -123,10 +171,11 @@ class NeuroPathX(nn.Module):
         """K = BN(I W_k), (B, R, d_qk); statistics over batch x regions (used in tests)."""
         b, r, _ = imaging.shape
         k = self.key_norm(self.key(imaging).reshape(b * r, -1)).view(b, r, -1)
-        return self._leaky(k) if self.config.key_activation else k
+        k = self._leaky(k) if self.config.key_activation else k
+        return k + self.region_keys() if self.has_region_identity else k
 
     def values(self, imaging: torch.Tensor, moments: Moments | None = None) -> torch.Tensor:
-        """V = LeakyReLU(BN(I W_v1)) W_v2, (B, R).
+        """V = LeakyReLU(BN(I W_v1)) W_v2, (B, R); ``(1 + δ_r) V + b_r`` in the variant.
 
         With the C kernels (``models.backend``) the norm is folded into the first layer
         from the batch moments of the measures (as for the keys) and one pass evaluates
@@ -140,10 +189,13 @@ class NeuroPathX(nn.Module):
             weight = (w * scale[:, None]).T  # (F, d_v)
             out = _ValueMLP.apply(
                 moments[0], weight, shift, self.value_out.weight[0], self.config.leaky_slope
-            )
-            return out.view(b, r)
-        v = self.value_norm(self.value_in(imaging).reshape(b * r, -1)).view(b, r, -1)
-        return self.value_out(self._leaky(v)).squeeze(-1)
+            ).view(b, r)
+        else:
+            v = self.value_norm(self.value_in(imaging).reshape(b * r, -1)).view(b, r, -1)
+            out = self.value_out(self._leaky(v)).squeeze(-1)
+        if not self.has_region_identity:
+            return out
+        return torch.addcmul(self.region_value, out, 1.0 + self.region_gain)
 
     def queries(self, genetics: torch.Tensor) -> torch.Tensor:
         """Q (B, P, d_qk), computed directly (used in tests)."""
@@ -157,7 +209,8 @@ class NeuroPathX(nn.Module):
     def score_factors(
         self, genetics: torch.Tensor, imaging: torch.Tensor, moments: Moments | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Exact low-rank factors of the scores: ``Q Kᵀ = Qt It``, Qt (B, P, F+1), It (B, F+1, R).
+        """Exact low-rank factors of the scores: ``Q Kᵀ = Qt It``, Qt (B, P, F+1), It (B, F+1, R)
+        (F+1+m for the region-identity variant: ``Qt = [Q W̃ | Q W_e]``, ``It = [I | 1 | e]ᵀ``).
 
         BatchNorm is a per-channel affine map, so ``K = I W_k diag(s) + 1 bᵀ`` with the
         scale ``s`` and shift ``b`` of the key norm (batch statistics of ``I W_k`` obtained
@@ -170,6 +223,8 @@ class NeuroPathX(nn.Module):
         w_k = self.key.weight  # (d_qk, F)
         key_scale, key_shift = _norm_affine(self.key_norm, *_linear_stats(w_k, moments), b * r)
         w_tilde = torch.cat([w_k * key_scale[:, None], key_shift[:, None]], 1)  # (d_qk, F+1)
+        if self.has_region_identity:  # Q W_e as m more columns of Qt
+            w_tilde = torch.cat([w_tilde, self.region_key], 1)  # (d_qk, F+1+m)
         # query: BN(p w) has mean w·mean(p) and variance w²·var(p)
         scores = genetics.reshape(-1)
         mean_p = scores.mean()
@@ -184,9 +239,11 @@ class NeuroPathX(nn.Module):
         else:  # Qt = leaky(p a + c) W_q2ᵀ W̃ is piecewise linear in the pathway score p
             m = self.query_out.weight.T @ w_tilde
             qt = piecewise_leaky_mlp(scores, a, c, m, self.config.leaky_slope)
-        ones = imaging.new_ones(b, 1, r)
-        it = torch.cat([imaging.transpose(1, 2), ones], 1)  # (B, F+1, R)
-        return qt.view(b, p, nf + 1), it
+        rows = [imaging.transpose(1, 2), imaging.new_ones(b, 1, r)]
+        if self.has_region_identity:  # e as m more rows of It, the same for every subject
+            rows.append(self.region_embedding.T.unsqueeze(0).expand(b, -1, -1))
+        it = torch.cat(rows, 1)  # (B, F+1(+m), R)
+        return qt.view(b, p, it.shape[1]), it
 
     def attention(
         self, genetics: torch.Tensor, imaging: torch.Tensor, moments: Moments | None = None

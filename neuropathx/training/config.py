@@ -98,7 +98,7 @@ class TrainingParams:
         positive += ["batch_size", "lr", "patience"]
         problems = [f"{k} must be > 0 (got {flat[k]!r})" for k in positive if not flat[k] > 0]
         non_negative = ["lambda_sp", "lambda_path", "weight_decay", "path_pairs", "min_epochs"]
-        non_negative += ["sp_subjects", "sp_scale", "sp_log_eps", "path_scale"]
+        non_negative += ["sp_subjects", "sp_scale", "sp_log_eps", "path_scale", "region_dim"]
         problems += [f"{k} must be >= 0 (got {flat[k]!r})" for k in non_negative if flat[k] < 0]
         if not 0 <= self.model.dropout < 1:
             problems.append(f"dropout must be in [0, 1) (got {self.model.dropout!r})")
