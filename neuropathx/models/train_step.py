@@ -39,7 +39,8 @@ _NORMS = ("query_norm", "key_norm", "value_norm", "fused_norm", "head_norm")
 
 def applies(model: NeuroPathX, loss: LossParams, genetics: torch.Tensor) -> bool:
     """Whether :func:`train_step` covers this model, objective and data: native kernels on
-    CPU float32, training mode, the paper's query and key (no extra activation), dropout,
+    CPU float32, training mode, the paper's query and key (no extra activation, no region
+    identity: the ``neuropathx_region`` variant keeps autograd), dropout,
     affine batch norms with running statistics and a fixed momentum, the default losses
     (all-pairs L1 pathway term, METHOD.md's sparsity)."""
     c = model.config
@@ -55,6 +56,7 @@ def applies(model: NeuroPathX, loss: LossParams, genetics: torch.Tensor) -> bool
         and backend.native_for(genetics)
         and not c.key_activation
         and not c.reference_query_activation
+        and not model.has_region_identity
         and c.dropout > 0.0
         and norms_ok
         and params_ok
