@@ -452,3 +452,19 @@ def test_eager_dropout_is_torchs_and_the_c_mask_takes_a_62_bit_seed_from_torch()
         after = torch.rand(1)
         torch.manual_seed(5)
         assert torch.equal(after, torch.rand(1)), dtype  # no random number consumed
+
+
+def test_float32_values_pass_the_gradient_to_measures_that_require_it():
+    """The C value kernel gives no input gradient, so measures that require one (saliency
+    of the imaging) take the PyTorch layers: the gradient equals the float64 formula's."""
+    model = make(torch.float32)
+    ref = make(torch.float64)
+    model.train(), ref.train()
+    _, imaging = inputs(torch.float32)
+    img32 = imaging.clone().requires_grad_(True)
+    img64 = imaging.double().requires_grad_(True)
+    weight = torch.randn(B, R, generator=torch.Generator().manual_seed(6))
+    (model.values(img32) * weight).sum().backward()
+    (ref.values(img64) * weight.double()).sum().backward()
+    assert img32.grad is not None
+    torch.testing.assert_close(img32.grad.double(), img64.grad, rtol=2e-4, atol=2e-5)
