@@ -629,22 +629,47 @@ def test_fit_logs_epochs_time_and_best_validation(caplog):
     assert auc == f"{res.history.val_auc.max():.4f}"
 
 
-def test_fold_result_fields(trained):
+def test_fold_result_fields():
+    """fold_result called directly (the module-scoped ``trained`` fixture is computed once,
+    so mutation testing would not attribute fold_result to tests that only read it)."""
+    from neuropathx.models.neuropathx import NeuroPathX, NeuroPathXConfig
+    from neuropathx.training.loop import fold_result
+    from neuropathx.training.preprocess import Standardiser
+
+    cohort, roles = _cohort(), _roles()
+    masks = {part: roles == part for part in ("train", "val", "test")}
+    torch.manual_seed(0)
+    config = NeuroPathXConfig(n_pathways=P, n_regions=R, n_measures=len(MEASURES))
+    model = NeuroPathX(config)
+    scaler = Standardiser.fit(cohort, masks["train"])
+    predictions, metrics, history = pd.DataFrame({"a": [1]}), {"auc": 0.5}, pd.DataFrame()
+    attention = np.zeros((10, P, R), dtype=np.float32)
+    res = fold_result(cohort, masks, model, {"lr": 0.1}, scaler, predictions, metrics, history,
+                      np.int64(7), attention=attention)  # fmt: skip
+    test = roles == "test"
+    np.testing.assert_array_equal(res.test_subjects, cohort.subjects[test])
+    np.testing.assert_array_equal(res.test_labels, cohort.labels[test])
+    assert res.test_labels.dtype.kind == "i"
+    assert res.pathways == [f"path{i}" for i in range(P)] and type(res.pathways) is list
+    assert res.regions == [f"reg{i}" for i in range(R)] and type(res.regions) is list
+    assert res.measures == MEASURES and type(res.measures) is list
+    assert res.seed == 7 and type(res.seed) is int
+    assert res.params == {"lr": 0.1} and res.model_config == config.to_dict()
+    assert res.scaler is scaler and res.predictions is predictions and res.history is history
+    assert res.metrics is metrics and res.attention is attention
+    assert res.architecture == "neuropathx" and res.tables == {}
+    state = model.state_dict()
+    assert list(res.state_dict) == list(state)
+    for key, value in res.state_dict.items():
+        assert value.device.type == "cpu" and torch.equal(value, state[key]), key
+        assert value.data_ptr() != state[key].data_ptr(), key  # a copy, not the live weights
+
+
+def test_trained_fold_fields(trained):
     from neuropathx.models.neuropathx import NeuroPathXConfig
 
-    cohort, test = _cohort(), _roles() == "test"
-    np.testing.assert_array_equal(trained.test_subjects, cohort.subjects[test])
-    np.testing.assert_array_equal(trained.test_labels, cohort.labels[test])
-    assert trained.test_labels.dtype.kind == "i"
-    assert trained.pathways == [f"path{i}" for i in range(P)] and type(trained.pathways) is list
-    assert trained.regions == [f"reg{i}" for i in range(R)] and type(trained.regions) is list
-    assert trained.measures == MEASURES and type(trained.measures) is list
-    assert trained.seed == 7 and type(trained.seed) is int
     assert trained.params == TrainingParams.from_dict(FAST).to_dict()
     want = NeuroPathXConfig(n_pathways=P, n_regions=R, n_measures=len(MEASURES), dropout=0.0)
     assert trained.model_config == want.to_dict()
-    assert trained.architecture == "neuropathx" and trained.tables == {}
-    assert all(v.device.type == "cpu" for v in trained.state_dict.values())
-    assert trained.state_dict["query_in.weight"].shape == (want.d_q, 1)
     assert trained.metrics["adjustment"] == {"enabled": False}
     assert trained.attention.dtype == np.float32
