@@ -598,6 +598,9 @@ def test_train_fold_defaults_auto_device_one_thread_native_kernels(monkeypatch):
         native_kernel.set_threads(3)
         res = train_fold(_cohort(), _roles(), {**FAST, "epochs": 1}, seed=0)
         assert res.metrics["device"] == "cpu"
+        assert res.params == TrainingParams.from_dict({**FAST, "epochs": 1}).to_dict()
+        assert res.model_config["n_pathways"] == P and res.model_config["dropout"] == 0.0
+        assert res.metrics["adjustment"] == {"enabled": False}
         assert backend.chosen() == "native" and native_kernel._THREADS["n"] == 1
         want = "native" if native_kernel.load() is not None else "eager"
         assert res.metrics["kernel"] == want
