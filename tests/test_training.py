@@ -676,3 +676,25 @@ def test_trained_fold_fields(trained):
     assert trained.model_config == want.to_dict()
     assert trained.metrics["adjustment"] == {"enabled": False}
     assert trained.attention.dtype == np.float32
+
+
+def test_a_tied_validation_score_keeps_the_earlier_epoch(monkeypatch):
+    from neuropathx.training import loop
+
+    aucs = iter([0.7, 0.9, 0.9, 0.6, 0.5, 0.4])
+    monkeypatch.setattr(loop, "evaluate", lambda *a: {"val_loss": 1.0, "val_auc": next(aucs)})
+    params = {**FAST, "epochs": 6, "patience": 3, "min_epochs": 1}
+    res = train_fold(_cohort(), _roles(), params, seed=0, device="cpu")
+    assert res.metrics["best_epoch"] == 2 and len(res.history) == 5
+
+
+def test_build_model_sizes_the_network_for_the_cohort():
+    from neuropathx.training.loop import build_model
+
+    c = _cohort()
+    cohort = CohortArrays(c.subjects, c.labels, c.genetics, c.pathways, c.imaging[:, :3, :2],
+                          c.regions[:3], c.measures[:2])  # fmt: skip
+    model = build_model(cohort, TrainingParams.from_dict({"d_v": 5, "hidden": 7}))
+    assert (model.config.n_pathways, model.config.n_regions, model.config.n_measures) == (P, 3, 2)
+    assert (model.config.d_v, model.config.hidden) == (5, 7)
+    assert model.key.weight.shape == (model.config.d_qk, 2)
