@@ -1,5 +1,6 @@
 import json
 
+import matplotlib.axes
 import numpy as np
 import pandas as pd
 import pytest
@@ -227,9 +228,19 @@ def test_paper_table_order_and_labels():
 def test_box_plot_layout(tmp_path, monkeypatch):
     folds = _folds_frame()
     folds.loc[0, "auc"] = np.nan  # dropped, not plotted as a gap
-    figures = []
+    figures, boxes = [], []
     monkeypatch.setattr(plt, "close", figures.append)
+    real_boxplot = matplotlib.axes.Axes.boxplot
+
+    def record(ax, data, *args, **kwargs):
+        boxes.append([list(d) for d in data])
+        return real_boxplot(ax, data, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "boxplot", record)
     plot_metrics(folds, tmp_path / "box.png")
+    # one box per model in first-seen order, holding that model's folds (NaN dropped)
+    assert boxes[0] == [[0.9, 0.7, 0.8], [0.5, 0.6, 0.4]]  # accuracy of z, then y
+    assert boxes[3] == [[0.5, 0.7], [0.9, 0.8, 0.7]]  # auc: z's first fold is NaN
     png = (tmp_path / "box.png").read_bytes()
     assert png[:4] == b"\x89PNG"
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
@@ -237,6 +248,8 @@ def test_box_plot_layout(tmp_path, monkeypatch):
     (fig,) = figures
     axes = fig.axes
     assert [ax.get_title() for ax in axes] == ["accuracy", "sensitivity", "specificity", "auc"]
+    # one row of four panels, left to right
+    assert [ax.get_subplotspec().get_geometry() for ax in axes] == [(1, 4, k, k) for k in range(4)]
     for ax in axes:
         assert ax.get_ylim() == (0.0, 1.0)
         assert [t.get_text() for t in ax.get_xticklabels()] == ["z", "y"]
@@ -287,3 +300,25 @@ def test_evaluate_needs_the_reference_and_writes_each_part(tmp_path):
     assert "\n| CCA | 2 | 0.650±0.071 |" in table
     assert "\n| NeuroPathX (reference) | 2 | **0.815±0.007** |" in table
     assert table.endswith("the reference's.\n\n" + adjustment)
+
+
+def test_summarise_counts_each_models_own_folds():
+    folds = _folds_frame()
+    folds = folds[~((folds["model"] == "y") & (folds["fold"] == 3))]  # y: folds 1, 2 only
+    summary = summarise(folds)
+    assert summary["n_folds"].tolist() == [3, 2]
+    assert summary["accuracy_mean"].tolist() == pytest.approx([0.8, 0.55])
+    assert summary["accuracy_sd"].tolist() == pytest.approx([0.1, np.sqrt(0.005)])
+
+
+def test_evaluate_reports_the_reference_models_adjustment(tmp_path):
+    adjusted = {"enabled": True, "imaging": {"covariates": ["age"], "r2": {"mean": 0.25}}}
+    paths = [_fold(tmp_path, "cca", 1, f, 0.5 + f / 10) for f in (1, 2)]
+    paths += [_fold(tmp_path, "neuropathx", 1, f, 0.8, adjustment=adjusted) for f in (1, 2)]
+    out = {k: tmp_path / f"out.{k}" for k in ("folds", "summary", "markdown", "boxplot",
+                                              "adjustment")}  # fmt: skip
+    evaluate_models(paths, "neuropathx", out)
+    adjustment = out["adjustment"].read_text()
+    assert "each of 2 folds" in adjustment and "`age`" in adjustment
+    assert "25.0% of a feature's training variance" in adjustment
+    assert out["markdown"].read_text().endswith(adjustment)

@@ -11,6 +11,7 @@ import math
 
 import pytest
 import torch
+from required_tools import missing_tool
 
 from neuropathx.models import native_kernel
 from neuropathx.models.losses import LOG_CLAMP
@@ -269,11 +270,13 @@ def test_objective_terms_are_the_forward_pass_and_the_summed_kl(dtype, variant):
     torch.testing.assert_close(got_logits.double(), logits, **tol(dtype))
     torch.testing.assert_close(rows.double(), att.sum(-1), **tol(dtype))
     torch.testing.assert_close(kl.double(), kl_sum(att, rho), **tol(dtype))
-    model = make(dtype, **variant)
-    model.train()
-    eps = 1e-2  # a wide clamp: the eps must be used
-    _, _, kl = model.objective_terms(genetics, imaging, rho, eps)
-    torch.testing.assert_close(kl.double(), kl_sum(att, rho, eps), **tol(dtype))
+    # wide clamps: the eps must be used; at 0.3 attention above 0.7 meets the upper bound
+    assert float(att.detach().max()) > 0.7 and float(att.detach().min()) < 0.3
+    for eps in (1e-2, 0.3):
+        model = make(dtype, **variant)
+        model.train()
+        _, _, kl = model.objective_terms(genetics, imaging, rho, eps)
+        torch.testing.assert_close(kl.double(), kl_sum(att, rho, eps), **tol(dtype))
 
 
 def test_softsign_gradient_is_zero_where_the_score_is_not_positive():
@@ -370,3 +373,98 @@ def test_config_checks_and_dict():
                  "leaky_slope": 0.2, "reference_query_activation": False,
                  "key_activation": False, "value_init": "default"}  # fmt: skip
     assert native_kernel is not None
+
+
+@pytest.mark.parametrize("reference", [False, True])
+@pytest.mark.parametrize("key_activation", [False, True])
+def test_queries_and_keys_called_directly_equal_the_formula(reference, key_activation):
+    """The public ``queries``/``keys``: Q with the second activation only in reference mode,
+    K = BN(I W_k) with the activation only when ``key_activation``."""
+    model = make(reference_query_activation=reference, key_activation=key_activation)
+    genetics, imaging = inputs()
+    model.train()
+    W = {n: p.detach() for n, p in model.named_parameters()}
+    h, _ = bn(genetics.reshape(-1, 1) @ W["query_in.weight"].T, model.query_norm, True)
+    q = (lrelu(h) @ W["query_out.weight"].T).view(B, P, -1)
+    k, _ = bn(imaging.reshape(-1, NF) @ W["key.weight"].T, model.key_norm, True)
+    k = k.view(B, R, -1)
+    torch.testing.assert_close(model.queries(genetics), lrelu(q) if reference else q)
+    torch.testing.assert_close(model.keys(imaging), lrelu(k) if key_activation else k)
+    # both options together: attention from the activated query and key
+    both = make(reference_query_activation=True, key_activation=True)
+    both.train()
+    _, att, _, _ = oracle(both, genetics, imaging, True)
+    torch.testing.assert_close(both.attention(genetics, imaging), att, **tol(torch.float64))
+
+
+def test_running_variance_of_a_two_row_batch_is_unbiased():
+    """n = 2 rows per channel (B = 2 subjects, one region): the running variance takes
+    var * n / (n - 1) = twice the biased variance, as torch's own BatchNorm1d does."""
+    torch.manual_seed(4)
+    config = NeuroPathXConfig(n_pathways=1, n_regions=1, n_measures=NF, d_q=3, d_qk=2, d_v=2,
+                              hidden=3, dropout=0.0)  # fmt: skip
+    model = NeuroPathX(config).double()
+    reference = copy.deepcopy(model)
+    genetics = torch.tensor([[0.3], [-1.2]], dtype=torch.float64)
+    imaging = torch.tensor([[[0.5, 2.0, -1.0]], [[1.5, -0.5, 0.25]]], dtype=torch.float64)
+    model.train(), reference.train()
+    model(genetics, imaging)
+    reference.key_norm(reference.key(imaging).reshape(2, -1))
+    reference.value_norm(reference.value_in(imaging).reshape(2, -1))
+    reference.query_norm(reference.query_in(genetics.reshape(2, 1)))
+    for name in ("key_norm", "value_norm", "query_norm"):
+        a, b = getattr(model, name), getattr(reference, name)
+        torch.testing.assert_close(a.running_var, b.running_var, msg=name)
+        torch.testing.assert_close(a.running_mean, b.running_mean, msg=name)
+    x = reference.key(imaging).reshape(2, -1).detach()
+    want = 0.9 * 1.0 + 0.1 * (x[0] - x[1]).square() / 2  # unbiased variance of two values
+    torch.testing.assert_close(model.key_norm.running_var, want)
+
+
+def test_eager_dropout_is_torchs_and_the_c_mask_takes_a_62_bit_seed_from_torch():
+    """float64 (no C kernel): torch's own dropout under the same global seed. float32 with
+    the C kernels: the hash mask seeded by one draw in [0, 2**62) from torch's generator, so
+    a run seeded by its config reproduces its masks. Without dropout nothing is drawn."""
+    x64 = torch.ones(40, 30, dtype=torch.float64)
+    model = make(torch.float64, dropout=0.4)
+    model.train()
+    torch.manual_seed(11)
+    want = torch.nn.functional.dropout(x64, 0.4, training=True)
+    torch.manual_seed(11)
+    torch.testing.assert_close(model._dropout(x64), want, rtol=0, atol=0)
+    if native_kernel.load() is None:
+        missing_tool(f"C kernels unavailable: {native_kernel.build_error()}")
+    x32 = torch.ones(40, 30, dtype=torch.float32)
+    model32 = make(torch.float32, dropout=0.4)
+    model32.train()
+    torch.manual_seed(11)
+    seed = int(torch.randint(0, 2**62, (1,)))
+    torch.manual_seed(11)
+    got = model32._dropout(x32)
+    torch.testing.assert_close(got, native_kernel.dropout_mask(x32, 0.4, seed), rtol=0, atol=0)
+    assert not torch.equal(got, torch.nn.functional.dropout(x32, 0.4, training=True))
+    for dtype in (torch.float32, torch.float64):
+        none = make(dtype, dropout=0.0)
+        none.train()
+        torch.manual_seed(5)
+        out = none._dropout(torch.ones(8, 3, dtype=dtype))
+        assert torch.equal(out, torch.ones(8, 3, dtype=dtype))
+        after = torch.rand(1)
+        torch.manual_seed(5)
+        assert torch.equal(after, torch.rand(1)), dtype  # no random number consumed
+
+
+def test_float32_values_pass_the_gradient_to_measures_that_require_it():
+    """The C value kernel gives no input gradient, so measures that require one (saliency
+    of the imaging) take the PyTorch layers: the gradient equals the float64 formula's."""
+    model = make(torch.float32)
+    ref = make(torch.float64)
+    model.train(), ref.train()
+    _, imaging = inputs(torch.float32)
+    img32 = imaging.clone().requires_grad_(True)
+    img64 = imaging.double().requires_grad_(True)
+    weight = torch.randn(B, R, generator=torch.Generator().manual_seed(6))
+    (model.values(img32) * weight).sum().backward()
+    (ref.values(img64) * weight.double()).sum().backward()
+    assert img32.grad is not None
+    torch.testing.assert_close(img32.grad.double(), img64.grad, rtol=2e-4, atol=2e-5)
