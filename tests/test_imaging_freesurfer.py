@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -337,6 +340,7 @@ def test_row_messages_name_line_columns_and_region(tmp_path):
 def test_header_checks_messages(tmp_path):
     p = tmp_path / "lh.aparc.stats"
     p.write_text("# ColHeaders StructName GrayVol GrayVol\nr 1 2\n")
+    assert _error(parse_stats_table, p).path == p
     assert _error(parse_stats_table, p).problem == (
         "line 1: repeated column name in ['StructName', 'GrayVol', 'GrayVol']"
     )
@@ -352,7 +356,8 @@ def test_header_checks_messages(tmp_path):
     assert t.columns == ("GrayVol",) and t.rows == [[1.0]]
     for bad in ("# NTableCols ten", "# NTableCols"):
         p.write_text(bad + "\n" + HEADER + ROW_A)
-        assert _error(parse_stats_table, p).problem == f"line 1: malformed {bad!r}"
+        err = _error(parse_stats_table, p)
+        assert err.path == p and err.problem == f"line 1: malformed {bad!r}"
 
 
 def test_data_row_before_header_and_blank_lines(tmp_path):
@@ -372,7 +377,8 @@ def test_file_level_problems(tmp_path):
     p.write_bytes(b"# ColHeaders StructName GrayVol\nr \xff\xfe\n")
     err = _error(parse_stats_table, p)
     assert err.path == p and err.problem == "not a text file (cannot decode as UTF-8)"
-    assert _error(parse_stats_table, tmp_path / "none.stats").problem == "stats file not found"
+    err = _error(parse_stats_table, tmp_path / "none.stats")
+    assert err.path == tmp_path / "none.stats" and err.problem == "stats file not found"
     p.write_text("# hemi lh\n")
     assert _error(parse_stats_table, p).problem == (
         "no '# ColHeaders' line: not a FreeSurfer stats table"
@@ -425,6 +431,13 @@ def test_last_row_without_newline_checked_against_the_row_above(tmp_path):
     t = parse_stats_table(tmp_path / "x", head + "a 1 .5\nb 2 .7")
     assert t.column("ThickAvg") == [0.5, 0.7]
     assert "'2.' has a different number" in parse(head + "a 1 2.5\nb 2 2.")
+    # with a final line end (LF or old-Mac CR) the decimals are never compared
+    t = parse_stats_table(tmp_path / "x", (head + "a 1 2.50\nb 2 3.1\n").replace("\n", "\r"))
+    assert t.column("ThickAvg") == [2.5, 3.1]
+    assert parse_stats_table(tmp_path / "x", head + "a 1 2.50\nb 2 3.1\n").names == ("a", "b")
+    # a point and no digits after it is zero decimals, on both rows: a complete value
+    t = parse_stats_table(tmp_path / "x", head + "a 1 2.\nb 2 3.")
+    assert t.column("ThickAvg") == [2.0, 3.0]
 
 
 def test_parc_and_aseg_table_checks_messages(tmp_path):
@@ -437,16 +450,37 @@ def test_parc_and_aseg_table_checks_messages(tmp_path):
     )
     p.write_text("# ColHeaders StructName SurfArea GrayVol ThickAvg\nr 1 2 3\n")
     assert parse_parc_stats(p, hemi="rh").names == ("r",)  # no '# hemi' line to check
-    assert _error(parse_parc_stats, DATA / "fs7" / "rh.aparc.stats", "lh").problem == (
-        "'# hemi rh' but the file is named for lh"
-    )
+    err = _error(parse_parc_stats, DATA / "fs7" / "rh.aparc.stats", "lh")
+    assert err.path == DATA / "fs7" / "rh.aparc.stats"
+    assert err.problem == "'# hemi rh' but the file is named for lh"
     p.write_text("# ColHeaders StructName NVoxels\nr 1\n")
-    assert _error(parse_aseg_stats, p).problem == (
-        "not an aseg table: no Volume_mm3 column (found ['NVoxels'])"
-    )
+    err = _error(parse_aseg_stats, p)
+    assert err.path == p
+    assert err.problem == "not an aseg table: no Volume_mm3 column (found ['NVoxels'])"
 
 
 def test_intracranial_volume_prefers_etiv():
     assert intracranial_volume({"ICV": 1.0, "eTIV": 2.0}) == 2.0
     assert intracranial_volume({"ICV": 1.5, "NumVert": 3.0}) == 1.5
     assert math.isnan(intracranial_volume({"NumVert": 3.0}))
+
+
+def test_utf8_header_read_as_utf8_under_a_posix_locale(tmp_path):
+    # FreeSurfer writes user names and paths into the header (here a non-ASCII
+    # SUBJECTS_DIR); on a cluster node with a POSIX locale the file is still UTF-8
+    p = tmp_path / "lh.aparc.stats"
+    text = "# SUBJECTS_DIR /data/M\u00fcller\n# hemi lh\n" + HEADER + ROW_A
+    p.write_bytes(("\ufeff" + text).encode("utf-8"))
+    code = (
+        "import sys; from neuropathx.imaging.freesurfer import parse_parc_stats; "
+        "t = parse_parc_stats(sys.argv[1], hemi='lh'); print(t.names, t.header)"
+    )
+    env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(p)], env=env, capture_output=True, text=True,
+        encoding="utf-8",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "('bankssts',) {'hemi': 'lh'}"
+    here = parse_parc_stats(p, hemi="lh")  # the same as under this process's locale
+    assert out.stdout.strip() == f"{here.names} {here.header}"
