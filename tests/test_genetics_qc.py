@@ -187,6 +187,9 @@ def test_sex_check_with_x_variants(tmp_path):
     males = sex == 1
     geno[:, males] = 2 * rng.binomial(1, freq, (m, males.sum()))  # hemizygous: no hets
     geno[:, 1] = 2 * rng.binomial(1, freq[:, 0])  # recorded female, genotypes male
+    geno[:, 2] = rng.binomial(2, freq[:, 0])  # recorded male, genotypes female
+    geno[:, 5] = 2 * rng.binomial(1, freq[:, 0])  # sex unknown (0) below: kept either way
+    sex[[3, 5]] = 0
     bim, fam = default_tables(n, m, n_chrom=2)
     bim["CHR"] = bim["CHR"].replace({"2": "X"})  # half autosomal (for --het), half X
     x = (bim["CHR"] == "X").to_numpy()
@@ -196,8 +199,15 @@ def test_sex_check_with_x_variants(tmp_path):
     run_genotype_qc(str(tmp_path / "raw"), str(tmp_path / "out"), settings={"hwe": 1e-50})
     removed = pd.read_csv(tmp_path / "out" / "removed_samples.tsv", sep="\t")
     by_sex = removed[removed["step"] == "sex_check"]
-    assert list(by_sex["IID"]) == [fam["IID"][1]]
-    assert "recorded sex 2 != genotype sex 1" in by_sex["reason"].iloc[0]
+    assert list(by_sex["IID"]) == [fam["IID"][1], fam["IID"][2]]
+    assert by_sex["reason"].iloc[0].startswith("recorded sex 2 != genotype sex 1 (F=")
+    assert by_sex["reason"].iloc[1].startswith("recorded sex 1 != genotype sex 2 (F=")
+    assert (
+        by_sex["reason"]
+        .str.fullmatch(r"recorded sex \d != genotype sex \d \(F=-?\d\.\d{3}\)")
+        .all()
+    )
+    assert not set(fam["IID"][[3, 5]]) & set(removed["IID"])
 
 
 def _boundary_fileset(prefix: Path) -> dict[str, str]:
