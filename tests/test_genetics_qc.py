@@ -154,6 +154,7 @@ def test_hwe_in_controls_only(tmp_path):
     passing = set((tmp_path / "o.snplist").read_text().split())
     failing = set(bim["ID"]) - gone_v - passing
     assert failing and failing == set(removed_v.loc[removed_v["step"] == "hwe", "ID"])
+    assert set(removed_v.loc[removed_v["step"] == "hwe", "reason"]) == {"hwe_p<1e-06_in_controls"}
     assert summary.loc["hwe", "samples_removed"] == 0
     assert summary.loc["hwe", "note"] == f"tested in {len(keep)} controls"
     with pytest.raises(InputError, match=r"participants\.tsv: .*no row has DX == 'control'.*CN"):
@@ -164,6 +165,21 @@ def test_hwe_in_controls_only(tmp_path):
             participants=str(tmp_path / "participants.tsv"),
             coding={"diagnosis_column": "DX"},
         )
+    # controls listed, but none of them genotyped: stops at the HWE step, no file to name
+    ghosts = pd.DataFrame(
+        {"participant_id": ["ghost1", *fam["IID"]], "DX": ["CN"] + ["AD"] * len(fam)}
+    )
+    ghosts.to_csv(tmp_path / "ghosts.tsv", sep="\t", index=False)
+    with pytest.raises(InputError) as err:
+        run_genotype_qc(
+            str(tmp_path / "raw"),
+            str(tmp_path / "out4"),
+            settings={"hwe_controls_only": True},
+            participants=str(tmp_path / "ghosts.tsv"),
+            coding=coding,
+        )
+    assert err.value.path is None
+    assert err.value.problem == "hwe_controls_only: no control samples left in the genotypes"
     with pytest.raises(InputError, match="no participants table"):
         run_genotype_qc(
             str(tmp_path / "raw"), str(tmp_path / "out2"), settings={"hwe_controls_only": True}
