@@ -241,6 +241,7 @@ def _boundary_fileset(prefix: Path) -> dict[str, str]:
     geno[3] = 2.0
     geno[3, 5:7] = 1.0  # two minor alleles in 198 (1.01%): kept
     bim, fam = default_tables(n, m, n_chrom=2, spacing=200_000)
+    fam["FID"] = [f"fam{k // 2}" for k in range(n)]  # family IDs other than the IIDs
     write_fileset(prefix, geno, bim, fam)
     ids = dict(zip(["v_in", "v_out", "maf_out", "maf_in"], bim["ID"][:4], strict=True))
     return ids | {"s_in": fam["IID"][0], "s_out": fam["IID"][1]}
@@ -255,6 +256,7 @@ def test_samples_and_variants_just_inside_and_outside_each_threshold(tmp_path):
     assert dict(zip(samples["IID"], samples["step"], strict=True)) == {
         ids["s_out"]: "sample_missingness"
     }
+    assert samples["FID"].tolist() == ["fam0"]  # sample 1 of family 0
     assert dict(zip(variants["ID"], variants["step"], strict=True)) == {
         ids["v_out"]: "variant_missingness",
         ids["maf_out"]: "maf",
