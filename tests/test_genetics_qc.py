@@ -49,6 +49,64 @@ def qc_run(tmp_path_factory):
     return tmp, planted, _oracle(tmp / "raw", tmp / "oracle")
 
 
+# First of the qc_run tests on purpose: mutmut credits the module fixture's QC run to the
+# first test that uses it, and runs only that test of them against each qc.py mutant.
+def test_summary_reasons_and_notes_match_the_plink2_chain(qc_run):
+    """Every count of qc_summary.tsv, every removal with its reason, from the filesets of the
+    plink2 chain run by hand (s1..s6); the heterozygosity figures from its own het.het."""
+    tmp, _, oracle = qc_run
+    d, out = oracle.parent, tmp / "out"
+    fams = [read_fam(tmp / "raw.fam")] + [read_fam(f"{d}/s{k}.fam") for k in range(1, 7)]
+    bims = [read_bim(tmp / "raw.bim")] + [read_bim(f"{d}/s{k}.bim") for k in range(1, 7)]
+    n = [len(f) for f in fams]  # raw, geno, mind, maf, hwe, het, king
+    m = [len(b) for b in bims]
+    het = pd.read_csv(f"{d}/het.het", sep="\t", dtype={"IID": str})
+    mean, sd = het["F"].mean(), het["F"].std(ddof=1)
+    n_pruned = len((d / "prune.prune.in").read_text().split())
+    # (step, samples before, after, variants before, after, note): sex check adds no step
+    # to the chain (no X variants), so it sits between the mind and maf filesets
+    steps = [
+        ("variant_missingness", n[0], n[1], m[0], m[1], ""),
+        ("sample_missingness", n[1], n[2], m[1], m[2], ""),
+        ("sex_check", n[2], n[2], m[2], m[2], "skipped: no chromosome X variants"),
+        ("maf", n[2], n[3], m[2], m[3], ""),
+        ("hwe", n[3], n[4], m[3], m[4], ""),
+        ("heterozygosity", n[4], n[5], m[4], m[5],
+         f"{n_pruned} pruned variants; mean F {mean:.4f}, SD {sd:.4f}"),
+        ("relatedness", n[5], n[6], m[5], m[6], ""),
+    ]  # fmt: skip
+    summary = pd.read_csv(out / "qc_summary.tsv", sep="\t", keep_default_na=False)
+    assert summary.columns.tolist() == [
+        "step", "samples_before", "samples_removed", "samples_after", "variants_before",
+        "variants_removed", "variants_after", "note",
+    ]  # fmt: skip
+    assert summary.values.tolist() == [
+        [s, sb, sb - sa, sa, vb, vb - va, va, note] for s, sb, sa, vb, va, note in steps
+    ]
+    assert n[0] > n[1] or m[0] > m[1]  # the chain removes something at each planted step
+    samples = pd.read_csv(out / "removed_samples.tsv", sep="\t", dtype=str)
+    variants = pd.read_csv(out / "removed_variants.tsv", sep="\t", dtype=str)
+    f_of = dict(zip(het["IID"], het["F"], strict=True))
+    expected_s = []
+    for k, step in ((2, "sample_missingness"), (5, "heterozygosity"), (6, "relatedness")):
+        gone = fams[k - 1][~fams[k - 1]["IID"].isin(fams[k]["IID"])]
+        for fid, iid in zip(gone["FID"], gone["IID"], strict=True):
+            reason = {
+                "sample_missingness": "missing_rate>0.05",
+                "heterozygosity": f"F={f_of.get(iid, np.nan):.4f} outside mean {mean:.4f} "
+                f"+/- 3.0 SD ({sd:.4f})",
+                "relatedness": "duplicate_or_related (KING kinship > 0.0884)",
+            }[step]
+            expected_s.append([fid, iid, step, reason])
+    assert samples.values.tolist() == expected_s
+    expected_v = []
+    for k, step, reason in ((1, "variant_missingness", "missing_rate>0.05"),
+                            (3, "maf", "maf<0.01"), (4, "hwe", "hwe_p<1e-06")):  # fmt: skip
+        gone = bims[k - 1].loc[~bims[k - 1]["ID"].isin(bims[k]["ID"]), "ID"]
+        expected_v += [[v, step, reason] for v in gone]
+    assert variants.values.tolist() == expected_v
+
+
 def test_same_as_plink2_by_hand(qc_run):
     tmp, _, oracle = qc_run
     ours = tmp / "out" / "qc"
@@ -286,62 +344,6 @@ def test_heterozygosity_cut_just_inside_and_outside(tmp_path):
         run_genotype_qc(str(tmp_path / "raw"), str(out), settings={"het_sd": het_sd}, threads=1)
         samples = pd.read_csv(out / "removed_samples.tsv", sep="\t", dtype={"IID": str})
         assert set(samples.loc[samples["step"] == "heterozygosity", "IID"]) == expected, het_sd
-
-
-def test_summary_reasons_and_notes_match_the_plink2_chain(qc_run):
-    """Every count of qc_summary.tsv, every removal with its reason, from the filesets of the
-    plink2 chain run by hand (s1..s6); the heterozygosity figures from its own het.het."""
-    tmp, _, oracle = qc_run
-    d, out = oracle.parent, tmp / "out"
-    fams = [read_fam(tmp / "raw.fam")] + [read_fam(f"{d}/s{k}.fam") for k in range(1, 7)]
-    bims = [read_bim(tmp / "raw.bim")] + [read_bim(f"{d}/s{k}.bim") for k in range(1, 7)]
-    n = [len(f) for f in fams]  # raw, geno, mind, maf, hwe, het, king
-    m = [len(b) for b in bims]
-    het = pd.read_csv(f"{d}/het.het", sep="\t", dtype={"IID": str})
-    mean, sd = het["F"].mean(), het["F"].std(ddof=1)
-    n_pruned = len((d / "prune.prune.in").read_text().split())
-    # (step, samples before, after, variants before, after, note): sex check adds no step
-    # to the chain (no X variants), so it sits between the mind and maf filesets
-    steps = [
-        ("variant_missingness", n[0], n[1], m[0], m[1], ""),
-        ("sample_missingness", n[1], n[2], m[1], m[2], ""),
-        ("sex_check", n[2], n[2], m[2], m[2], "skipped: no chromosome X variants"),
-        ("maf", n[2], n[3], m[2], m[3], ""),
-        ("hwe", n[3], n[4], m[3], m[4], ""),
-        ("heterozygosity", n[4], n[5], m[4], m[5],
-         f"{n_pruned} pruned variants; mean F {mean:.4f}, SD {sd:.4f}"),
-        ("relatedness", n[5], n[6], m[5], m[6], ""),
-    ]  # fmt: skip
-    summary = pd.read_csv(out / "qc_summary.tsv", sep="\t", keep_default_na=False)
-    assert summary.columns.tolist() == [
-        "step", "samples_before", "samples_removed", "samples_after", "variants_before",
-        "variants_removed", "variants_after", "note",
-    ]  # fmt: skip
-    assert summary.values.tolist() == [
-        [s, sb, sb - sa, sa, vb, vb - va, va, note] for s, sb, sa, vb, va, note in steps
-    ]
-    assert n[0] > n[1] or m[0] > m[1]  # the chain removes something at each planted step
-    samples = pd.read_csv(out / "removed_samples.tsv", sep="\t", dtype=str)
-    variants = pd.read_csv(out / "removed_variants.tsv", sep="\t", dtype=str)
-    f_of = dict(zip(het["IID"], het["F"], strict=True))
-    expected_s = []
-    for k, step in ((2, "sample_missingness"), (5, "heterozygosity"), (6, "relatedness")):
-        gone = fams[k - 1][~fams[k - 1]["IID"].isin(fams[k]["IID"])]
-        for fid, iid in zip(gone["FID"], gone["IID"], strict=True):
-            reason = {
-                "sample_missingness": "missing_rate>0.05",
-                "heterozygosity": f"F={f_of.get(iid, np.nan):.4f} outside mean {mean:.4f} "
-                f"+/- 3.0 SD ({sd:.4f})",
-                "relatedness": "duplicate_or_related (KING kinship > 0.0884)",
-            }[step]
-            expected_s.append([fid, iid, step, reason])
-    assert samples.values.tolist() == expected_s
-    expected_v = []
-    for k, step, reason in ((1, "variant_missingness", "missing_rate>0.05"),
-                            (3, "maf", "maf<0.01"), (4, "hwe", "hwe_p<1e-06")):  # fmt: skip
-        gone = bims[k - 1].loc[~bims[k - 1]["ID"].isin(bims[k]["ID"]), "ID"]
-        expected_v += [[v, step, reason] for v in gone]
-    assert variants.values.tolist() == expected_v
 
 
 def test_fifty_samples_left_need_no_frequency_file(tmp_path):
