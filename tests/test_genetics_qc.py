@@ -269,9 +269,10 @@ def test_sex_check_with_x_variants(tmp_path):
     x = (bim["CHR"] == "X").to_numpy()
     geno[~x] = rng.binomial(2, freq[~x], (int((~x).sum()), n))
     fam["SEX"] = sex.astype(str)
+    fam["FID"] = fam["IID"] = [str(1001 + k) for k in range(n)]  # numeric-looking IDs stay IDs
     write_fileset(tmp_path / "raw", geno, bim, fam)
     run_genotype_qc(str(tmp_path / "raw"), str(tmp_path / "out"), settings={"hwe": 1e-50})
-    removed = pd.read_csv(tmp_path / "out" / "removed_samples.tsv", sep="\t")
+    removed = pd.read_csv(tmp_path / "out" / "removed_samples.tsv", sep="\t", dtype=str)
     by_sex = removed[removed["step"] == "sex_check"]
     assert list(by_sex["IID"]) == [fam["IID"][1], fam["IID"][2]]
     assert by_sex["reason"].iloc[0].startswith("recorded sex 2 != genotype sex 1 (F=")
@@ -282,6 +283,7 @@ def test_sex_check_with_x_variants(tmp_path):
         .all()
     )
     assert not set(fam["IID"][[3, 5]]) & set(removed["IID"])
+    assert (tmp_path / "out" / "plink_logs" / "sex_check.log").exists()
 
 
 def _boundary_fileset(prefix: Path) -> dict[str, str]:
