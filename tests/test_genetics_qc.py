@@ -49,6 +49,64 @@ def qc_run(tmp_path_factory):
     return tmp, planted, _oracle(tmp / "raw", tmp / "oracle")
 
 
+# First of the qc_run tests on purpose: mutmut credits the module fixture's QC run to the
+# first test that uses it, and runs only that test of them against each qc.py mutant.
+def test_summary_reasons_and_notes_match_the_plink2_chain(qc_run):
+    """Every count of qc_summary.tsv, every removal with its reason, from the filesets of the
+    plink2 chain run by hand (s1..s6); the heterozygosity figures from its own het.het."""
+    tmp, _, oracle = qc_run
+    d, out = oracle.parent, tmp / "out"
+    fams = [read_fam(tmp / "raw.fam")] + [read_fam(f"{d}/s{k}.fam") for k in range(1, 7)]
+    bims = [read_bim(tmp / "raw.bim")] + [read_bim(f"{d}/s{k}.bim") for k in range(1, 7)]
+    n = [len(f) for f in fams]  # raw, geno, mind, maf, hwe, het, king
+    m = [len(b) for b in bims]
+    het = pd.read_csv(f"{d}/het.het", sep="\t", dtype={"IID": str})
+    mean, sd = het["F"].mean(), het["F"].std(ddof=1)
+    n_pruned = len((d / "prune.prune.in").read_text().split())
+    # (step, samples before, after, variants before, after, note): sex check adds no step
+    # to the chain (no X variants), so it sits between the mind and maf filesets
+    steps = [
+        ("variant_missingness", n[0], n[1], m[0], m[1], ""),
+        ("sample_missingness", n[1], n[2], m[1], m[2], ""),
+        ("sex_check", n[2], n[2], m[2], m[2], "skipped: no chromosome X variants"),
+        ("maf", n[2], n[3], m[2], m[3], ""),
+        ("hwe", n[3], n[4], m[3], m[4], ""),
+        ("heterozygosity", n[4], n[5], m[4], m[5],
+         f"{n_pruned} pruned variants; mean F {mean:.4f}, SD {sd:.4f}"),
+        ("relatedness", n[5], n[6], m[5], m[6], ""),
+    ]  # fmt: skip
+    summary = pd.read_csv(out / "qc_summary.tsv", sep="\t", keep_default_na=False)
+    assert summary.columns.tolist() == [
+        "step", "samples_before", "samples_removed", "samples_after", "variants_before",
+        "variants_removed", "variants_after", "note",
+    ]  # fmt: skip
+    assert summary.values.tolist() == [
+        [s, sb, sb - sa, sa, vb, vb - va, va, note] for s, sb, sa, vb, va, note in steps
+    ]
+    assert n[0] > n[1] or m[0] > m[1]  # the chain removes something at each planted step
+    samples = pd.read_csv(out / "removed_samples.tsv", sep="\t", dtype=str)
+    variants = pd.read_csv(out / "removed_variants.tsv", sep="\t", dtype=str)
+    f_of = dict(zip(het["IID"], het["F"], strict=True))
+    expected_s = []
+    for k, step in ((2, "sample_missingness"), (5, "heterozygosity"), (6, "relatedness")):
+        gone = fams[k - 1][~fams[k - 1]["IID"].isin(fams[k]["IID"])]
+        for fid, iid in zip(gone["FID"], gone["IID"], strict=True):
+            reason = {
+                "sample_missingness": "missing_rate>0.05",
+                "heterozygosity": f"F={f_of.get(iid, np.nan):.4f} outside mean {mean:.4f} "
+                f"+/- 3.0 SD ({sd:.4f})",
+                "relatedness": "duplicate_or_related (KING kinship > 0.0884)",
+            }[step]
+            expected_s.append([fid, iid, step, reason])
+    assert samples.values.tolist() == expected_s
+    expected_v = []
+    for k, step, reason in ((1, "variant_missingness", "missing_rate>0.05"),
+                            (3, "maf", "maf<0.01"), (4, "hwe", "hwe_p<1e-06")):  # fmt: skip
+        gone = bims[k - 1].loc[~bims[k - 1]["ID"].isin(bims[k]["ID"]), "ID"]
+        expected_v += [[v, step, reason] for v in gone]
+    assert variants.values.tolist() == expected_v
+
+
 def test_same_as_plink2_by_hand(qc_run):
     tmp, _, oracle = qc_run
     ours = tmp / "out" / "qc"
@@ -154,6 +212,7 @@ def test_hwe_in_controls_only(tmp_path):
     passing = set((tmp_path / "o.snplist").read_text().split())
     failing = set(bim["ID"]) - gone_v - passing
     assert failing and failing == set(removed_v.loc[removed_v["step"] == "hwe", "ID"])
+    assert set(removed_v.loc[removed_v["step"] == "hwe", "reason"]) == {"hwe_p<1e-06_in_controls"}
     assert summary.loc["hwe", "samples_removed"] == 0
     assert summary.loc["hwe", "note"] == f"tested in {len(keep)} controls"
     with pytest.raises(InputError, match=r"participants\.tsv: .*no row has DX == 'control'.*CN"):
@@ -164,6 +223,21 @@ def test_hwe_in_controls_only(tmp_path):
             participants=str(tmp_path / "participants.tsv"),
             coding={"diagnosis_column": "DX"},
         )
+    # controls listed, but none of them genotyped: stops at the HWE step, no file to name
+    ghosts = pd.DataFrame(
+        {"participant_id": ["ghost1", *fam["IID"]], "DX": ["CN"] + ["AD"] * len(fam)}
+    )
+    ghosts.to_csv(tmp_path / "ghosts.tsv", sep="\t", index=False)
+    with pytest.raises(InputError) as err:
+        run_genotype_qc(
+            str(tmp_path / "raw"),
+            str(tmp_path / "out4"),
+            settings={"hwe_controls_only": True},
+            participants=str(tmp_path / "ghosts.tsv"),
+            coding=coding,
+        )
+    assert err.value.path is None
+    assert err.value.problem == "hwe_controls_only: no control samples left in the genotypes"
     with pytest.raises(InputError, match="no participants table"):
         run_genotype_qc(
             str(tmp_path / "raw"), str(tmp_path / "out2"), settings={"hwe_controls_only": True}
@@ -187,17 +261,29 @@ def test_sex_check_with_x_variants(tmp_path):
     males = sex == 1
     geno[:, males] = 2 * rng.binomial(1, freq, (m, males.sum()))  # hemizygous: no hets
     geno[:, 1] = 2 * rng.binomial(1, freq[:, 0])  # recorded female, genotypes male
+    geno[:, 2] = rng.binomial(2, freq[:, 0])  # recorded male, genotypes female
+    geno[:, 5] = 2 * rng.binomial(1, freq[:, 0])  # sex unknown (0) below: kept either way
+    sex[[3, 5]] = 0
     bim, fam = default_tables(n, m, n_chrom=2)
     bim["CHR"] = bim["CHR"].replace({"2": "X"})  # half autosomal (for --het), half X
     x = (bim["CHR"] == "X").to_numpy()
     geno[~x] = rng.binomial(2, freq[~x], (int((~x).sum()), n))
     fam["SEX"] = sex.astype(str)
+    fam["FID"] = fam["IID"] = [str(1001 + k) for k in range(n)]  # numeric-looking IDs stay IDs
     write_fileset(tmp_path / "raw", geno, bim, fam)
     run_genotype_qc(str(tmp_path / "raw"), str(tmp_path / "out"), settings={"hwe": 1e-50})
-    removed = pd.read_csv(tmp_path / "out" / "removed_samples.tsv", sep="\t")
+    removed = pd.read_csv(tmp_path / "out" / "removed_samples.tsv", sep="\t", dtype=str)
     by_sex = removed[removed["step"] == "sex_check"]
-    assert list(by_sex["IID"]) == [fam["IID"][1]]
-    assert "recorded sex 2 != genotype sex 1" in by_sex["reason"].iloc[0]
+    assert list(by_sex["IID"]) == [fam["IID"][1], fam["IID"][2]]
+    assert by_sex["reason"].iloc[0].startswith("recorded sex 2 != genotype sex 1 (F=")
+    assert by_sex["reason"].iloc[1].startswith("recorded sex 1 != genotype sex 2 (F=")
+    assert (
+        by_sex["reason"]
+        .str.fullmatch(r"recorded sex \d != genotype sex \d \(F=-?\d\.\d{3}\)")
+        .all()
+    )
+    assert not set(fam["IID"][[3, 5]]) & set(removed["IID"])
+    assert (tmp_path / "out" / "plink_logs" / "sex_check.log").exists()
 
 
 def _boundary_fileset(prefix: Path) -> dict[str, str]:
@@ -215,6 +301,7 @@ def _boundary_fileset(prefix: Path) -> dict[str, str]:
     geno[3] = 2.0
     geno[3, 5:7] = 1.0  # two minor alleles in 198 (1.01%): kept
     bim, fam = default_tables(n, m, n_chrom=2, spacing=200_000)
+    fam["FID"] = [f"fam{k // 2}" for k in range(n)]  # family IDs other than the IIDs
     write_fileset(prefix, geno, bim, fam)
     ids = dict(zip(["v_in", "v_out", "maf_out", "maf_in"], bim["ID"][:4], strict=True))
     return ids | {"s_in": fam["IID"][0], "s_out": fam["IID"][1]}
@@ -229,6 +316,7 @@ def test_samples_and_variants_just_inside_and_outside_each_threshold(tmp_path):
     assert dict(zip(samples["IID"], samples["step"], strict=True)) == {
         ids["s_out"]: "sample_missingness"
     }
+    assert samples["FID"].tolist() == ["fam0"]  # sample 1 of family 0
     assert dict(zip(variants["ID"], variants["step"], strict=True)) == {
         ids["v_out"]: "variant_missingness",
         ids["maf_out"]: "maf",
@@ -258,3 +346,16 @@ def test_heterozygosity_cut_just_inside_and_outside(tmp_path):
         run_genotype_qc(str(tmp_path / "raw"), str(out), settings={"het_sd": het_sd}, threads=1)
         samples = pd.read_csv(out / "removed_samples.tsv", sep="\t", dtype={"IID": str})
         assert set(samples.loc[samples["step"] == "heterozygosity", "IID"]) == expected, het_sd
+
+
+def test_fifty_samples_left_need_no_frequency_file(tmp_path):
+    # plink2 estimates frequencies (and LD) itself from >= 50 samples; 53 planted, 3 of them
+    # high-missing, leaves exactly 50 at --het: no --freq / --read-freq step. (Below 50,
+    # plink2 refuses the LD pruning that comes first, on the same samples.)
+    write_qc_fixture(tmp_path / "raw", seed=3, n_samples=53, n_variants=600)
+    run_genotype_qc(str(tmp_path / "raw"), str(tmp_path / "out"), settings={}, threads=1)
+    summary = pd.read_csv(tmp_path / "out" / "qc_summary.tsv", sep="\t").set_index("step")
+    assert summary.loc["heterozygosity", "samples_before"] == 50
+    logs = tmp_path / "out" / "plink_logs"
+    assert (logs / "het.log").exists() and not (logs / "het_freq.log").exists()
+    assert "--read-freq" not in (logs / "het.log").read_text()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -212,3 +215,272 @@ def test_nan_value_is_parsed_not_rejected(tmp_path):
     p = tmp_path / "lh.aparc.stats"
     p.write_text(HEADER + ROW_A.replace("0.460", "nan"))
     assert math.isnan(parse_parc_stats(p).as_dict("ThickStd")["bankssts"])
+
+
+def _parse_text(tmp_path, text, name="lh.aparc.stats"):
+    p = tmp_path / name
+    p.write_bytes(text.encode("utf-8"))
+    return p, parse_stats_table(p)
+
+
+def _error(call, *args):
+    with pytest.raises(InputError) as err:
+        call(*args)
+    return err.value
+
+
+def test_fs7_header_keys_kept_and_others_ignored():
+    # the header lines of interest in the 7.4.1 file, values as written (sysname, user,
+    # cmdline, SUBJECTS_DIR ... are not kept)
+    t = parse_parc_stats(DATA / "fs7" / "lh.aparc.stats")
+    assert t.header == {
+        "CreationTime": "2024/03/01-10:00:00-GMT",
+        "generating_program": "mris_anatomical_stats",
+        "cvs_version": "7.4.1",
+        "subjectname": "sub-01",
+        "hemi": "lh",
+        "AnnotationFile": "../label/lh.aparc.annot",
+    }
+    assert list(t.measures) == [
+        "NumVert", "WhiteSurfArea", "MeanThickness", "BrainSegVol", "BrainSegVolNotVent",
+        "BrainSegVolNotVentSurf", "CortexVol", "SupraTentorialVol", "SupraTentorialVolNotVent",
+        "eTIV",
+    ]  # fmt: skip
+    assert t.rows[0] == [3500.0, 1100.0, 2500.0, 2.3, 0.4, 0.055, 0.012, 18.0, 1.8]
+    assert t.path == DATA / "fs7" / "lh.aparc.stats"
+
+
+def test_missing_column_named_with_what_the_file_has(tmp_path):
+    p, t = _parse_text(tmp_path, "# ColHeaders StructName GrayVol SurfArea\nr1 1.5 2.5\n")
+    err = _error(t.column, "ThickAvg")
+    assert err.path == p
+    assert err.problem == "no column 'ThickAvg' in '# ColHeaders' (found ['GrayVol', 'SurfArea'])"
+    assert t.column("SurfArea") == [2.5]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # 7.x: five fields
+        ("# Measure Cortex, NumVert, Number of Vertices, 130000, unitless", ("NumVert", 130000)),
+        # 6.0: no comma after the name, four fields
+        ("# Measure Cortex, CortexVol Total cortical gray matter volume, 4.5e5, mm^3",
+         ("CortexVol", 450000.0)),
+        # four fields whose last is a number: no units, the name is the second field
+        ("# Measure Cortex, MeanThickness, Mean Thickness, 2.5", ("MeanThickness", 2.5)),
+        # more fields than five: the value is still the fourth
+        ("# Measure BrainSeg, BrainSegVol, Brain Segmentation Volume, 1.0, mm^3, x",
+         ("BrainSegVol", 1.0)),
+    ],
+)  # fmt: skip
+def test_measure_line_layouts(tmp_path, line, expected):
+    _, t = _parse_text(tmp_path, line + "\n" + HEADER + ROW_A)
+    assert list(t.measures.items()) == [expected]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "# Measure Cortex, NumVert, 130000",
+        "# Measure Cortex, , Number of Vertices, 130000, unitless",
+        "# Measure Cortex, , 4.5e5, mm^3",
+        "# Measure Cortex NumVert 130000",
+    ],
+)
+def test_malformed_measure_lines(tmp_path, line):
+    p = tmp_path / "lh.aparc.stats"
+    p.write_text("# hemi lh\n" + line + "\n" + HEADER + ROW_A)
+    err = _error(parse_stats_table, p)
+    assert err.path == p
+    assert err.problem == (
+        f"line 2: malformed '# Measure' line {line!r}; expected '# Measure <structure>, "
+        "<name>, <description>, <value>, <units>'"
+    )
+
+
+def test_non_numeric_measure_value_message(tmp_path):
+    p = tmp_path / "lh.aparc.stats"
+    p.write_text("# Measure Cortex, NumVert, Number of Vertices, unitless\n" + HEADER + ROW_A)
+    assert _error(parse_stats_table, p).problem == (
+        "line 1: non-numeric value 'unitless' in '# Measure NumVert'; expected '# Measure "
+        "<structure>, <name>, <description>, <value>, <units>'"
+    )
+
+
+def test_header_lines_that_only_look_like_measures_or_headers(tmp_path):
+    # free 7.x lines ("# BrainVolStatsFixed ...", "# Measurements ...") are not measures
+    text = (
+        "# Measurements follow\n# BrainVolStatsFixed-NotNeeded because voxelvolume=1mm3\n"
+        "# hemi   rh  \n# subjectname\n# NTab note\n# ColH note\n# Meas note\n" + HEADER + ROW_A
+    )
+    _, t = _parse_text(tmp_path, text)
+    assert t.measures == {} and t.header == {"hemi": "rh"} and t.names == ("bankssts",)
+
+
+def test_row_messages_name_line_columns_and_region(tmp_path):
+    p = tmp_path / "lh.aparc.stats"
+    p.write_text(HEADER + ROW_A + "cuneus 2900 1950 41\n")
+    assert _error(parse_stats_table, p).problem == (
+        "line 3: expected 10 columns (StructName NumVert SurfArea GrayVol ThickAvg ThickStd "
+        "MeanCurv GausCurv FoldInd CurvInd), found 4: 'cuneus 2900 1950 41' (truncated or "
+        "malformed row)"
+    )
+    # the name column in the middle: the bad value is named by its own column
+    p.write_text("# ColHeaders ThickAvg StructName GrayVol SurfArea\n2.5 regionA 1000 4x0\n")
+    assert _error(parse_stats_table, p).problem == (
+        "line 2, region 'regionA': non-numeric SurfArea value '4x0' (expected a number)"
+    )
+    p.write_text("# ColHeaders ThickAvg StructName GrayVol SurfArea\n2.5 regionA 1e3 400\n"
+                 "abc regionB 1000 400\n")  # fmt: skip
+    assert _error(parse_stats_table, p).problem == (
+        "line 3, region 'regionB': non-numeric ThickAvg value 'abc' (expected a number)"
+    )
+
+
+def test_header_checks_messages(tmp_path):
+    p = tmp_path / "lh.aparc.stats"
+    p.write_text("# ColHeaders StructName GrayVol GrayVol\nr 1 2\n")
+    assert _error(parse_stats_table, p).path == p
+    assert _error(parse_stats_table, p).problem == (
+        "line 1: repeated column name in ['StructName', 'GrayVol', 'GrayVol']"
+    )
+    p.write_text("# hemi lh\n# ColHeaders NumVert SurfArea\n1 2\n")
+    assert _error(parse_stats_table, p).problem == (
+        "line 2: '# ColHeaders' lacks StructName: ['NumVert', 'SurfArea']"
+    )
+    p.write_text("# NTableCols 3\n# ColHeaders StructName GrayVol\nr 1\n")
+    assert _error(parse_stats_table, p).problem == (
+        "line 2: '# NTableCols 3' but '# ColHeaders' names 2 columns"
+    )
+    _, t = _parse_text(tmp_path, "# NTableCols 2\n# ColHeaders StructName GrayVol\nr 1\n")
+    assert t.columns == ("GrayVol",) and t.rows == [[1.0]]
+    for bad in ("# NTableCols ten", "# NTableCols"):
+        p.write_text(bad + "\n" + HEADER + ROW_A)
+        err = _error(parse_stats_table, p)
+        assert err.path == p and err.problem == f"line 1: malformed {bad!r}"
+
+
+def test_data_row_before_header_and_blank_lines(tmp_path):
+    p = tmp_path / "lh.aparc.stats"
+    p.write_text("# hemi lh\n\n   \nbankssts 1 2\n" + HEADER)
+    assert _error(parse_stats_table, p).problem == (
+        "line 4: data row before any '# ColHeaders' line: 'bankssts 1 2'"
+    )
+    # blank and comment lines inside the table are skipped
+    _, t = _parse_text(tmp_path, "\n  \n" + HEADER + ROW_A + "\n   \n# a note\n" + ROW_B)
+    assert t.names == ("bankssts", "cuneus")
+    assert t.rows[1] == [2900.0, 1950.0, 4100.0, 1.98, 0.47, 0.15, 0.035, 38.0, 4.4]
+
+
+def test_file_level_problems(tmp_path):
+    p = tmp_path / "lh.aparc.stats"
+    p.write_bytes(b"# ColHeaders StructName GrayVol\nr \xff\xfe\n")
+    err = _error(parse_stats_table, p)
+    assert err.path == p and err.problem == "not a text file (cannot decode as UTF-8)"
+    err = _error(parse_stats_table, tmp_path / "none.stats")
+    assert err.path == tmp_path / "none.stats" and err.problem == "stats file not found"
+    p.write_text("# hemi lh\n")
+    assert _error(parse_stats_table, p).problem == (
+        "no '# ColHeaders' line: not a FreeSurfer stats table"
+    )
+    p.write_text(HEADER + "# only a comment\n")
+    assert _error(parse_stats_table, p).problem == (
+        "no table rows after '# ColHeaders' (empty or truncated file)"
+    )
+    # text given directly (no file read), with a byte-order mark
+    t = parse_stats_table(tmp_path / "not_there.stats", "\ufeff" + HEADER + ROW_A)
+    assert t.names == ("bankssts",) and t.path == tmp_path / "not_there.stats"
+
+
+def test_cr_only_line_ends_and_final_newline_forms(tmp_path):
+    ref = parse_stats_table(tmp_path / "x", HEADER + ROW_A + ROW_B)
+    for text in (
+        (HEADER + ROW_A + ROW_B).replace("\n", "\r"),
+        HEADER + ROW_A + ROW_B.rstrip("\n"),
+        HEADER + ROW_A + ROW_B + "# trailing comment",
+    ):
+        t = parse_stats_table(tmp_path / "x", text)
+        assert (t.names, t.rows) == (ref.names, ref.rows)
+
+
+def test_last_row_without_newline_checked_against_the_row_above(tmp_path):
+    def parse(text):
+        return _error(parse_stats_table, tmp_path / "lh.aparc.stats", text).problem
+
+    end = (
+        "truncated file (interrupted copy?). Copy the file again from the FreeSurfer output; "
+        "if it is complete, add a final newline"
+    )
+    head = "# ColHeaders StructName GrayVol ThickAvg\n"
+    assert parse(head + "a 1 2.50\nb 2 3.1") == (
+        "line 3: the file ends without a newline and its last value '3.1' has a different "
+        "number of decimals than the row above ('2.50'): " + end
+    )
+    # a column printed without decimals cannot tell a cut value
+    assert parse(head + "a 1 2\nb 2 3") == (
+        "line 3: the file ends without a newline and its last value '3' has a different "
+        "number of decimals than the row above ('2'): " + end
+    )
+    assert parse(head + "b 2 3.10") == (
+        "line 2: the file ends without a newline and its last value '3.10' cannot be checked "
+        "against the row above: " + end
+    )
+    # the row above is the last data row before it, past comments and blank lines
+    t = parse_stats_table(tmp_path / "x", head + "a 1 2.50\n\n# note\nb 2 .75")
+    assert t.column("ThickAvg") == [2.5, 0.75]
+    t = parse_stats_table(tmp_path / "x", head + "a 1 .5\nb 2 .7")
+    assert t.column("ThickAvg") == [0.5, 0.7]
+    assert "'2.' has a different number" in parse(head + "a 1 2.5\nb 2 2.")
+    # with a final line end (LF or old-Mac CR) the decimals are never compared
+    t = parse_stats_table(tmp_path / "x", (head + "a 1 2.50\nb 2 3.1\n").replace("\n", "\r"))
+    assert t.column("ThickAvg") == [2.5, 3.1]
+    assert parse_stats_table(tmp_path / "x", head + "a 1 2.50\nb 2 3.1\n").names == ("a", "b")
+    # a point and no digits after it is zero decimals, on both rows: a complete value
+    t = parse_stats_table(tmp_path / "x", head + "a 1 2.\nb 2 3.")
+    assert t.column("ThickAvg") == [2.0, 3.0]
+
+
+def test_parc_and_aseg_table_checks_messages(tmp_path):
+    p = tmp_path / "lh.aparc.stats"
+    p.write_text("# ColHeaders StructName NumVert SurfArea\nr 1 2\n")
+    err = _error(parse_parc_stats, p)
+    assert err.path == p and err.problem == (
+        "not a cortical parcellation table: '# ColHeaders' lacks ['GrayVol', 'ThickAvg'] "
+        "(found ['NumVert', 'SurfArea'])"
+    )
+    p.write_text("# ColHeaders StructName SurfArea GrayVol ThickAvg\nr 1 2 3\n")
+    assert parse_parc_stats(p, hemi="rh").names == ("r",)  # no '# hemi' line to check
+    err = _error(parse_parc_stats, DATA / "fs7" / "rh.aparc.stats", "lh")
+    assert err.path == DATA / "fs7" / "rh.aparc.stats"
+    assert err.problem == "'# hemi rh' but the file is named for lh"
+    p.write_text("# ColHeaders StructName NVoxels\nr 1\n")
+    err = _error(parse_aseg_stats, p)
+    assert err.path == p
+    assert err.problem == "not an aseg table: no Volume_mm3 column (found ['NVoxels'])"
+
+
+def test_intracranial_volume_prefers_etiv():
+    assert intracranial_volume({"ICV": 1.0, "eTIV": 2.0}) == 2.0
+    assert intracranial_volume({"ICV": 1.5, "NumVert": 3.0}) == 1.5
+    assert math.isnan(intracranial_volume({"NumVert": 3.0}))
+
+
+def test_utf8_header_read_as_utf8_under_a_posix_locale(tmp_path):
+    # FreeSurfer writes user names and paths into the header (here a non-ASCII
+    # SUBJECTS_DIR); on a cluster node with a POSIX locale the file is still UTF-8
+    p = tmp_path / "lh.aparc.stats"
+    text = "# SUBJECTS_DIR /data/M\u00fcller\n# hemi lh\n" + HEADER + ROW_A
+    p.write_bytes(("\ufeff" + text).encode("utf-8"))
+    code = (
+        "import sys; from neuropathx.imaging.freesurfer import parse_parc_stats; "
+        "t = parse_parc_stats(sys.argv[1], hemi='lh'); print(t.names, t.header)"
+    )
+    env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(p)], env=env, capture_output=True, text=True,
+        encoding="utf-8",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "('bankssts',) {'hemi': 'lh'}"
+    here = parse_parc_stats(p, hemi="lh")  # the same as under this process's locale
+    assert out.stdout.strip() == f"{here.names} {here.header}"

@@ -3,6 +3,8 @@ messages, the feature and global tables, robust z and the QC listing, every valu
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -299,3 +301,39 @@ def test_missing_etiv_rows():
         ["b", "global", "eTIV", "missing_eTIV"], ["c", "global", "eTIV", "missing_eTIV"]
     ]  # fmt: skip
     assert qc["value"].isna().all() and qc["robust_z"].isna().all()
+
+
+def test_qc_of_one_value_and_of_integer_counts():
+    # one subject, one feature: nothing to compare with (MAD undefined) but still checked
+    one = flag_regional_values(pd.DataFrame({"participant_id": ["s1"], "lh_a__V": [0.0]}))
+    assert one[["participant_id", "region", "measure", "value", "flag"]].values.tolist() == [
+        ["s1", "lh_a", "V", 0.0, "non_positive"]
+    ]
+    assert np.isnan(one["robust_z"].iloc[0])
+    # vertex counts are integers: values are reported as floats like every other measure
+    counts = pd.DataFrame({"participant_id": ["s1", "s2", "s3"], "lh_a__NumVert": [0, 5, 6]})
+    qc = flag_regional_values(counts)
+    assert qc["flag"].tolist() == ["non_positive"] and qc["value"].tolist() == [0.0]
+    assert qc["value"].dtype == np.float64
+
+
+def test_qc_zero_mad_column_gives_no_z_and_no_warning():
+    # MAD 0 but one value off the median: (9 - 3) / 0 would be inf; z is NaN, not flagged
+    features = pd.DataFrame(
+        {"participant_id": list("abcd"), "r__V": [3.0, 3.0, 3.0, 9.0], "s__V": [2.0] * 4}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no divide-by-zero or 0/0 RuntimeWarning either
+        z = robust_z(features[["r__V", "s__V"]].to_numpy())
+        qc = flag_regional_values(features, outlier_z=0.5)
+    assert np.isnan(z).all()
+    assert qc.empty
+
+
+def test_qc_region_names_may_contain_the_separator():
+    # the measure is after the last "__" (as in features.split_feature_columns)
+    features = pd.DataFrame({"participant_id": ["s1", "s2"], "lh_G__x__ThickAvg": [1.0, -1.0]})
+    qc = flag_regional_values(features)
+    assert qc[["participant_id", "region", "measure", "flag"]].values.tolist() == [
+        ["s2", "lh_G__x", "ThickAvg", "non_positive"]
+    ]
