@@ -164,3 +164,21 @@ def test_resume_reruns_only_unfinished_runs(tmp_path, monkeypatch, capsys):
     assert last["scenarios"]["null"]["auc"]["neuropathx"]["mean"] == pytest.approx(0.55)
     bench.main(argv)  # another override (training.seeds default): both rerun
     assert ran == ["null-seed2", "null-seed1", "null-seed2"]
+
+
+def test_an_interrupted_run_is_resumed_in_its_own_directory(tmp_path, monkeypatch):
+    import workflow_helpers
+
+    run_dir = tmp_path / "mixed-seed4"
+    workflow_helpers.copy_workflow(run_dir)  # the copy an interrupted run left behind
+    (run_dir / "results" / "partial.txt").parent.mkdir()
+    (run_dir / "results" / "partial.txt").write_text("kept")
+
+    class Done:
+        returncode, stdout = 0, "ok"
+
+    monkeypatch.setattr(workflow_helpers, "run_snakemake", lambda *a, **k: Done())
+    assert bench.run_one(run_dir, {"demo": {"seed": 4}}, 1) >= 0
+    assert (run_dir / "results" / "partial.txt").read_text() == "kept"
+    assert yaml.safe_load((run_dir / "bench_override.yaml").read_text()) == {"demo": {"seed": 4}}
+    assert (run_dir / "Snakefile").read_text() == (workflow_helpers.REPO / "Snakefile").read_text()

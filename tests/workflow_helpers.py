@@ -23,13 +23,15 @@ WORKFLOW_PARTS = (
 
 
 def copy_workflow(dest: Path) -> Path:
-    """Copy the workflow (not results/ or .snakemake/) into ``dest`` and return it."""
+    """Copy the workflow (not results/ or .snakemake/) into ``dest`` and return it; over an
+    earlier copy (a bench run resumed after an interruption), its files are refreshed and
+    its results kept."""
     dest.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for part in WORKFLOW_PARTS:
         src = REPO / part
         if src.is_dir():
-            shutil.copytree(src, dest / part, ignore=ignore)
+            shutil.copytree(src, dest / part, ignore=ignore, dirs_exist_ok=True)
         else:
             shutil.copy2(src, dest / part)
     return dest
