@@ -371,7 +371,7 @@ def test_config_checks_and_dict():
     assert d == {"n_pathways": 3, "n_regions": 2, "n_measures": 4, "d_q": 32, "d_qk": 32,
                  "d_v": 8, "hidden": 24, "dropout": 0.5, "softsign_c": 0.5, "gamma": 1.0,
                  "leaky_slope": 0.2, "reference_query_activation": False,
-                 "key_activation": False, "value_init": "default"}  # fmt: skip
+                 "key_activation": False, "value_init": "default", "region_dim": 0}  # fmt: skip
     assert native_kernel is not None
 
 
