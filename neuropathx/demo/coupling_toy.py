@@ -15,15 +15,17 @@ from __future__ import annotations
 import numpy as np
 
 from neuropathx.cohort import CohortArrays
+from neuropathx.metrics import rank_auc
 
 MEASURES = ("GrayVol", "SurfArea", "ThickAvg", "ThickStd")
+PAIRS = ((0, 3, 2), (1, 7, 2), (2, 12, 2))  # planted (pathway, region, measure) couplings
 
 
 def coupling_cohort(
     n: int = 400,
     n_pathways: int = 8,
     n_regions: int = 16,
-    pairs: tuple[tuple[int, int, int], ...] = ((0, 3, 2), (1, 7, 2), (2, 12, 2)),
+    pairs: tuple[tuple[int, int, int], ...] = PAIRS,
     kappa: float = 0.8,
     seed: int = 0,
 ) -> CohortArrays:
@@ -61,8 +63,6 @@ def planted_pair_auroc(
 ) -> float:
     """AUROC of the planted (pathway, region) pairs against all the other pairs, ranked by
     ``|mean attention in patients - mean in controls|`` (attention (N, P, R), labels (N,))."""
-    from neuropathx.metrics import rank_auc
-
     labels = np.asarray(labels).astype(bool)
     if labels.all() or not labels.any():
         raise ValueError("planted_pair_auroc needs patients and controls")
@@ -81,7 +81,7 @@ def compare_region_identity(
     with ``params`` on ``coupling_cohort(**cohort_kw, seed=seed)``."""
     from neuropathx.training import train_fold
 
-    pairs = cohort_kw.get("pairs", coupling_cohort.__defaults__[3])
+    pairs = cohort_kw.get("pairs", PAIRS)
     rows = []
     for seed in seeds:
         cohort = coupling_cohort(**cohort_kw, seed=seed)
