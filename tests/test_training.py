@@ -298,17 +298,24 @@ class _RecordingOptimizer:
         self.calls.append("step")
 
 
-@pytest.mark.parametrize("released", [False, True])
-def test_run_epoch_returns_subject_weighted_means_of_the_batch_losses(released):
+@pytest.mark.parametrize("style", ["autograd", "autograd_l2", "released", "hand_written"])
+def test_run_epoch_returns_subject_weighted_means_of_the_batch_losses(style):
     """Batches of 4, 4 and 2 subjects in the order of the generator's permutation; each
     term is averaged over subjects (not over batches). Released style: the one-class batch
-    takes no step and adds nothing, and the mean is still over all subjects."""
+    takes no step and adds nothing, and the mean is still over all subjects. autograd_l2:
+    the loss's path metric and minimum batch for the regularisers reach the objective (the
+    last batch of 2 has none). hand_written: the default model and objective go through
+    train_step (its gradients, no zero_grad), batch by batch as a twin replays them."""
+    import copy
+
+    from neuropathx.models import train_step
     from neuropathx.models.losses import loss_from_terms
     from neuropathx.models.neuropathx import NeuroPathX, NeuroPathXConfig
     from neuropathx.training.config import LossParams
     from neuropathx.training.loop import FoldData, run_epoch
     from neuropathx.training.replication import released_loss_terms
 
+    released, hand_written = style == "released", style == "hand_written"
     n = 10
     order = torch.randperm(n, generator=torch.Generator().manual_seed(9))
     labels = torch.zeros(n)
@@ -316,18 +323,29 @@ def test_run_epoch_returns_subject_weighted_means_of_the_batch_losses(released):
     g = torch.Generator().manual_seed(3)
     data = FoldData(torch.randn(n, P, generator=g), torch.randn(n, R, 4, generator=g), labels)
     torch.manual_seed(0)
-    model = NeuroPathX(NeuroPathXConfig(n_pathways=P, n_regions=R, n_measures=4, dropout=0.0))
+    dropout = 0.3 if hand_written else 0.0
+    config = NeuroPathXConfig(n_pathways=P, n_regions=R, n_measures=4, dropout=dropout)
+    model = NeuroPathX(config)
     kw = {"lambda_sp": 0.1, "lambda_path": 0.05, "rho": 0.05, "path_pairs": 2}
     if released:
         kw |= {"sp_scale": 1.0, "path_scale": 0.1, "skip_single_class_batches": True}
+    if style == "autograd_l2":
+        kw |= {"path_metric": "l2", "min_batch_for_reg": 3}
+    if hand_written:
+        kw["path_pairs"] = 0  # all pairs: the objective train_step covers
     loss = LossParams(**kw)
+    twin = copy.deepcopy(model)
+    for param in [*model.parameters(), *twin.parameters()]:  # as FlatAdamW leaves them
+        param.grad = torch.zeros_like(param)  # (a deep copy of a Parameter drops .grad)
     opt = _RecordingOptimizer()
+    torch.manual_seed(5)  # dropout masks draw from the global generator
     got = run_epoch(model, opt, data, loss, pos_weight=1.5, batch_size=4,
                     generator=torch.Generator().manual_seed(9))  # fmt: skip
     assert model.training
     # the same permutation and random draws, batch by batch
     gen = torch.Generator().manual_seed(9)
     assert torch.equal(torch.randperm(n, generator=gen), order)
+    torch.manual_seed(5)
     sums, steps = np.zeros(4), 0
     for a, b in ((0, 4), (4, 8), (8, 10)):
         idx = order[a:b]
@@ -336,19 +354,27 @@ def test_run_epoch_returns_subject_weighted_means_of_the_batch_losses(released):
             if y.sum() in (0, len(y)):
                 continue
             terms = released_loss_terms(model, x, im, y, loss, pos_weight=1.5, generator=gen)
+        elif hand_written:
+            assert train_step.applies(twin, loss, x)
+            terms = train_step.train_step(twin, x, im, y, loss, pos_weight=1.5)
         else:
             logits, rows, kl = model.objective_terms(x, im, loss.rho)
             terms = loss_from_terms(logits, rows, kl, y, pos_weight=1.5, lambda_sp=0.1,
-                                    lambda_path=0.05, path_metric="l1", path_pairs=2,
-                                    min_batch_for_reg=2, generator=gen)  # fmt: skip
+                                    lambda_path=0.05, path_metric=kw.get("path_metric", "l1"),
+                                    path_pairs=2, min_batch_for_reg=kw.get("min_batch_for_reg", 2),
+                                    generator=gen)  # fmt: skip
         sums += np.array([float(t.detach()) for t in terms], dtype=np.float64) * (b - a)
         steps += 1
     assert steps == (2 if released else 3)
-    assert opt.calls == ["zero_grad", "step"] * steps
+    assert opt.calls == (["step"] if hand_written else ["zero_grad", "step"]) * steps
     want = dict(zip(["loss_total", "loss_bce", "loss_sp", "loss_path"], sums / n, strict=True))
     assert list(got) == list(want)
     assert got == pytest.approx(want, rel=1e-12, abs=0)
     assert got["loss_path"] > 0 and got["loss_sp"] > 0  # every term took part
+    if hand_written:  # the last batch's gradients, written by the hand-written backward
+        for (name, mine), theirs in zip(model.named_parameters(), twin.parameters(), strict=True):
+            assert torch.equal(mine.grad, theirs.grad), name
+            assert torch.equal(mine, theirs), name
 
 
 def _unbalanced_roles() -> tuple[CohortArrays, np.ndarray]:
