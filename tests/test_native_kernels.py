@@ -72,13 +72,14 @@ def test_attention_kernel_equals_the_formula_in_float64(native, b, p, r, f1, lam
         torch.testing.assert_close(f.grad.double(), s.grad, rtol=1e-4, atol=1e-5 * scale)
 
 
-@pytest.mark.parametrize("eps", [LOG_CLAMP, 1e-15])
+@pytest.mark.parametrize("eps", [LOG_CLAMP, 1e-15, 1e-21])
 def test_grouped_kl_logs_stay_finite_at_the_clamp(native, eps):
-    """Every entry at the upper clamp u = (1-eps)/eps: the kernel's product of three factors
-    (1 + u) per log would overflow for eps = 1e-15 (1e45), so it must take one per log."""
+    """Every entry at the upper clamp u = (1-eps)/eps: the kernel multiplies up to six factors
+    (1 + u) before a log, which must shrink the group where the product would overflow
+    (eps = 1e-15: 1e15^3 = 1e45, two per log; eps = 1e-21: one)."""
     b, p, r = 2, 3, 68  # 9 blocks of 8 regions: three full groups
     qt = torch.ones(b, p, 2)
-    it = torch.full((b, 2, r), 1e17)
+    it = torch.full((b, 2, r), 1e21)  # scores 2e21: u above every clamp
     v = torch.ones(b, r)
     got = {}
     for name in ("native", "eager"):
