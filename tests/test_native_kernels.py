@@ -72,6 +72,28 @@ def test_attention_kernel_equals_the_formula_in_float64(native, b, p, r, f1, lam
         torch.testing.assert_close(f.grad.double(), s.grad, rtol=1e-4, atol=1e-5 * scale)
 
 
+@pytest.mark.parametrize("eps", [LOG_CLAMP, 1e-15, 1e-21])
+def test_grouped_kl_logs_stay_finite_at_the_clamp(native, eps):
+    """Every entry at the upper clamp u = (1-eps)/eps: the kernel multiplies up to six factors
+    (1 + u) before a log, which must shrink the group where the product would overflow
+    (eps = 1e-15: 1e15^3 = 1e45, two per log; eps = 1e-21: one)."""
+    b, p, r = 2, 3, 68  # 9 blocks of 8 regions: three full groups
+    qt = torch.ones(b, p, 2)
+    it = torch.full((b, 2, r), 1e21)  # scores 2e21: u above every clamp
+    v = torch.ones(b, r)
+    got = {}
+    for name in ("native", "eager"):
+        backend.use_backend(name)
+        got[name] = core.attention_terms(qt, it, v, 0.5, 0.01, eps)[2]
+    hi = (1 - eps) / eps
+    # A = 1 (in float32), so each entry is logit(A_c) - logit(rho) - log(1 + u) - log(1 - rho)
+    entry = math.log(hi) - math.log(0.01 / 0.99) - math.log1p(hi) - math.log1p(-0.01)
+    assert math.isfinite(float(got["native"]))
+    torch.testing.assert_close(got["native"].double(), torch.tensor(b * p * r * entry,
+                               dtype=torch.float64), rtol=1e-4, atol=1e-3)  # fmt: skip
+    torch.testing.assert_close(got["native"], got["eager"], rtol=1e-5, atol=1e-3)
+
+
 def test_attention_kernel_matches_the_eager_passes_in_float32(native):
     g = torch.Generator().manual_seed(11)
     qt, it, v = torch.randn(16, 30, 6, generator=g), torch.randn(16, 6, 70, generator=g), None

@@ -266,7 +266,6 @@ def train_step(
 
 
 _NAMED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_FLAT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _named(model: NeuroPathX) -> list[tuple[str, torch.nn.Parameter]]:
@@ -279,39 +278,16 @@ def _named(model: NeuroPathX) -> list[tuple[str, torch.nn.Parameter]]:
 
 
 def _write_grads(model: NeuroPathX, grads: dict[str, torch.Tensor]) -> None:
-    """Copy the gradients into the parameters' ``.grad`` (views of FlatAdamW's buffer: one
-    concatenation into it when they are laid out in order)."""
+    """Copy the gradients into the parameters' ``.grad`` (views of FlatAdamW's buffer) in
+    one foreach copy: one dispatch instead of one per parameter."""
     named = _named(model)
     if len(grads) != len(named):
         missing = sorted({n for n, _ in named} - set(grads))
         raise RuntimeError(f"train_step: no gradient for {missing}")
-    current = [param.grad for _, param in named]
-    cached = _FLAT.get(model)
-    if cached is None or any(a is not b for a, b in zip(cached[1], current, strict=True)):
-        flat = _flat_base(current[0])
-        total = sum(param.numel() for _, param in named)
-        if flat is None or flat.numel() != total or not _laid_out_in_order(named, flat):
-            flat = None
-        cached = _FLAT[model] = (flat, current)
-    flat = cached[0]
-    if flat is not None:
-        torch.cat([grads[name].reshape(-1) for name, _ in named], out=flat)
-        return
-    for name, param in named:
-        param.grad.copy_(grads[name].reshape(param.shape))
-
-
-def _flat_base(grad: torch.Tensor) -> torch.Tensor | None:
-    base = grad._base
-    return base if base is not None and base.dim() == 1 and base.is_contiguous() else None
-
-
-def _laid_out_in_order(named, flat: torch.Tensor) -> bool:
-    offset, start = 0, flat.data_ptr()
-    size = flat.element_size()
-    for _, param in named:
-        g = param.grad
-        if g._base is not flat or g.data_ptr() != start + offset * size:
-            return False
-        offset += param.numel()
-    return True
+    targets = [param.grad for _, param in named]
+    sources = [grads[name] for name, _ in named]
+    sources = [
+        s if s.shape == t.shape else s.reshape(t.shape)
+        for s, t in zip(sources, targets, strict=True)
+    ]
+    torch._foreach_copy_(targets, sources)
