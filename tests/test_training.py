@@ -570,19 +570,23 @@ def test_fold_outcome_by_hand():
                              "validation"]  # fmt: skip
 
 
-@pytest.mark.parametrize("standardise", [True, False])
+@pytest.mark.parametrize("standardise", [True, False, None])
 def test_prepare_fold_z_scores_with_the_training_rows_only(standardise):
+    """``None``: the argument left out, which z-scores the pathway scores too."""
     from neuropathx.training import fold_masks
     from neuropathx.training.loop import prepare_fold
 
     cohort = _cohort()
     masks = fold_masks(cohort, _roles())
-    scaler, parts = prepare_fold(cohort, masks, torch.device("cpu"), standardise)
+    if standardise is None:
+        scaler, parts = prepare_fold(cohort, masks, torch.device("cpu"))
+    else:
+        scaler, parts = prepare_fold(cohort, masks, torch.device("cpu"), standardise)
     assert list(parts) == list(masks)
     train = _roles() == "train"
     g_mean, g_sd = cohort.genetics[train].mean(0), cohort.genetics[train].std(0)
     i_mean, i_sd = cohort.imaging[train].mean(0), cohort.imaging[train].std(0)
-    if not standardise:  # released training: raw pathway scores, imaging still z-scored
+    if standardise is False:  # released training: raw pathway scores, imaging z-scored
         g_mean, g_sd = np.zeros(P), np.ones(P)
     np.testing.assert_allclose(scaler.genetics_mean, g_mean, atol=1e-12)
     np.testing.assert_allclose(scaler.genetics_sd, g_sd)
@@ -594,6 +598,32 @@ def test_prepare_fold_z_scores_with_the_training_rows_only(standardise):
         np.testing.assert_allclose(data.genetics.numpy(), want_g, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(data.imaging.numpy(), want_i, rtol=1e-5, atol=1e-6)
         np.testing.assert_array_equal(data.labels.numpy(), cohort.labels[rows])
+
+
+def test_prepare_fold_puts_every_part_on_the_device():
+    """The meta device stands in for a GPU: every tensor of every part lands on it."""
+    from neuropathx.training import fold_masks
+    from neuropathx.training.loop import prepare_fold
+
+    cohort = _cohort()
+    _, parts = prepare_fold(cohort, fold_masks(cohort, _roles()), torch.device("meta"))
+    assert {t.device.type for data in parts.values() for t in data} == {"meta"}
+
+
+def test_train_fold_sets_up_the_kernels_threads_and_drops_the_architecture_key(monkeypatch):
+    """The registry passes ``architecture: neuropathx`` with the training keys; train_fold
+    removes it before TrainingParams (which rejects unknown keys) and gives its kernel and
+    thread count to configure_speed."""
+    from neuropathx.training import loop
+
+    calls = []
+    monkeypatch.setattr(loop, "configure_speed", lambda *a, **k: calls.append((a, k)))
+    params = {**FAST, "epochs": 2, "architecture": "neuropathx"}
+    with pytest.raises(ValueError, match="architecture"):
+        TrainingParams.from_dict(params)
+    result = train_fold(_cohort(), _roles(), params, seed=1, threads=3, kernel="eager")
+    assert calls == [(("eager", 3), {})]
+    assert len(result.history) == 2
 
 
 def test_other_architectures_go_to_the_neural_trainer(monkeypatch):
