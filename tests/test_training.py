@@ -610,20 +610,40 @@ def test_prepare_fold_puts_every_part_on_the_device():
     assert {t.device.type for data in parts.values() for t in data} == {"meta"}
 
 
-def test_train_fold_sets_up_the_kernels_threads_and_drops_the_architecture_key(monkeypatch):
+def test_train_fold_wires_its_arguments_through(monkeypatch):
     """The registry passes ``architecture: neuropathx`` with the training keys; train_fold
-    removes it before TrainingParams (which rejects unknown keys) and gives its kernel and
-    thread count to configure_speed."""
+    removes it before TrainingParams (which rejects unknown keys), gives its kernel and
+    thread count to configure_speed, fits the covariate adjustment on the training rows,
+    puts the parts on the resolved device with the configured standardisation, and logs
+    the kernel it was asked for."""
     from neuropathx.training import loop
 
-    calls = []
-    monkeypatch.setattr(loop, "configure_speed", lambda *a, **k: calls.append((a, k)))
-    params = {**FAST, "epochs": 2, "architecture": "neuropathx"}
+    calls = {}
+
+    def record(name, original=None):
+        def wrapper(*args, **kwargs):
+            calls.setdefault(name, []).append(args)
+            return original(*args, **kwargs) if original else None
+
+        return wrapper
+
+    monkeypatch.setattr(loop, "configure_speed", record("configure_speed"))
+    monkeypatch.setattr(loop, "adjust_fold", record("adjust_fold", loop.adjust_fold))
+    monkeypatch.setattr(loop, "prepare_fold", record("prepare_fold", loop.prepare_fold))
+    monkeypatch.setattr(loop, "_log_kernel", record("_log_kernel"))
+    params = {**FAST, "epochs": 2, "architecture": "neuropathx", "standardise_genetics": False}
     with pytest.raises(ValueError, match="architecture"):
         TrainingParams.from_dict(params)
-    result = train_fold(_cohort(), _roles(), params, seed=1, threads=3, kernel="eager")
-    assert calls == [(("eager", 3), {})]
+    result = train_fold(_cohort(), _roles(), params, seed=1, device="cpu", threads=3,
+                        kernel="eager")  # fmt: skip
     assert len(result.history) == 2
+    assert calls["configure_speed"] == [("eager", 3)]
+    ((_, train_rows),) = calls["adjust_fold"]
+    np.testing.assert_array_equal(train_rows, _roles() == "train")
+    ((_, masks, device, standardise),) = calls["prepare_fold"]
+    assert (device, standardise) == (torch.device("cpu"), False)
+    np.testing.assert_array_equal(masks["test"], _roles() == "test")
+    assert [c[0] for c in calls["_log_kernel"]] == ["eager"]
 
 
 def test_other_architectures_go_to_the_neural_trainer(monkeypatch):
