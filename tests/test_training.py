@@ -614,8 +614,8 @@ def test_train_fold_wires_its_arguments_through(monkeypatch):
     """The registry passes ``architecture: neuropathx`` with the training keys; train_fold
     removes it before TrainingParams (which rejects unknown keys), gives its kernel and
     thread count to configure_speed, fits the covariate adjustment on the training rows,
-    puts the parts on the resolved device with the configured standardisation, and logs
-    the kernel it was asked for."""
+    puts the parts and the model on the resolved device with the configured
+    standardisation, and logs the kernel it was asked for."""
     from neuropathx.training import loop
 
     calls = {}
@@ -631,6 +631,15 @@ def test_train_fold_wires_its_arguments_through(monkeypatch):
     monkeypatch.setattr(loop, "adjust_fold", record("adjust_fold", loop.adjust_fold))
     monkeypatch.setattr(loop, "prepare_fold", record("prepare_fold", loop.prepare_fold))
     monkeypatch.setattr(loop, "_log_kernel", record("_log_kernel"))
+    real_build = loop.build_model
+
+    def build_model(*args):  # the model records where it is moved
+        model = real_build(*args)
+        move = model.to
+        model.to = lambda *a, **k: (calls.setdefault("model.to", []).append(a), move(*a, **k))[1]
+        return model
+
+    monkeypatch.setattr(loop, "build_model", build_model)
     params = {**FAST, "epochs": 2, "architecture": "neuropathx", "standardise_genetics": False}
     with pytest.raises(ValueError, match="architecture"):
         TrainingParams.from_dict(params)
@@ -644,6 +653,7 @@ def test_train_fold_wires_its_arguments_through(monkeypatch):
     assert (device, standardise) == (torch.device("cpu"), False)
     np.testing.assert_array_equal(masks["test"], _roles() == "test")
     assert [c[0] for c in calls["_log_kernel"]] == ["eager"]
+    assert calls["model.to"] == [(torch.device("cpu"),)]
 
 
 def test_other_architectures_go_to_the_neural_trainer(monkeypatch):
