@@ -76,8 +76,11 @@ def test_off_is_the_paper_model_and_on_starts_as_it():
 def test_region_dim_is_checked():
     with pytest.raises(ValueError, match="region_dim must be >= 0"):
         NeuroPathXConfig(n_pathways=2, n_regions=2, region_dim=-1)
-    with pytest.raises(ValueError, match="region_dim must be an int"):
-        NeuroPathXConfig(n_pathways=2, n_regions=2, region_dim=True)
+    for bad in (True, 2.5, "4"):
+        with pytest.raises(ValueError, match="region_dim must be an int"):
+            NeuroPathXConfig(n_pathways=2, n_regions=2, region_dim=bad)
+    one = NeuroPathX(NeuroPathXConfig(n_pathways=2, n_regions=3, region_dim=1))
+    assert one.has_region_identity and one.region_embedding.shape == (3, 1)
 
 
 @pytest.mark.parametrize("key_activation", [False, True])
