@@ -192,10 +192,19 @@ def test_hwe_in_controls_only(tmp_path):
         settings={"hwe_controls_only": True},
         participants=str(tmp_path / "participants.tsv"),
         coding=coding,
+        threads=2,
     )
     out = tmp_path / "out"
     summary = pd.read_csv(out / "qc_summary.tsv", sep="\t").set_index("step")
     assert "controls" in summary.loc["hwe", "note"]
+    # one log per plink call, named after its step (the controls-only HWE call too), and
+    # every step ran with the threads it was given: plink2 echoes them under "Options in effect"
+    logs = sorted((out / "plink_logs").iterdir())
+    assert [f.stem for f in logs] == [
+        "het", "hwe", "input_missingness", "king", "maf", "prune", "qc",
+        "sample_missingness", "variant_missingness",
+    ]  # fmt: skip
+    assert [f.stem for f in logs if "\n  --threads 2\n" not in f.read_text()] == []
     # oracle, independent of what the pipeline removed: plink2's own --geno, --mind and --maf
     # chain (no X: no sex check), then --hwe on the controls (CN) left
     raw, d = tmp_path / "raw", tmp_path
@@ -302,6 +311,9 @@ def _boundary_fileset(prefix: Path) -> dict[str, str]:
     geno[3, 5:7] = 1.0  # two minor alleles in 198 (1.01%): kept
     bim, fam = default_tables(n, m, n_chrom=2, spacing=200_000)
     fam["FID"] = [f"fam{k // 2}" for k in range(n)]  # family IDs other than the IIDs
+    # the removed sample is literally FID "FID", IID "IID": plink2 reads a 'FID IID' first
+    # line of a --keep file as that sample, so a header there would bring it back
+    fam.loc[1, ["FID", "IID"]] = ["FID", "IID"]
     write_fileset(prefix, geno, bim, fam)
     ids = dict(zip(["v_in", "v_out", "maf_out", "maf_in"], bim["ID"][:4], strict=True))
     return ids | {"s_in": fam["IID"][0], "s_out": fam["IID"][1]}
@@ -316,14 +328,28 @@ def test_samples_and_variants_just_inside_and_outside_each_threshold(tmp_path):
     assert dict(zip(samples["IID"], samples["step"], strict=True)) == {
         ids["s_out"]: "sample_missingness"
     }
-    assert samples["FID"].tolist() == ["fam0"]  # sample 1 of family 0
+    assert samples["FID"].tolist() == ["FID"]  # its family ID, not its IID
     assert dict(zip(variants["ID"], variants["step"], strict=True)) == {
         ids["v_out"]: "variant_missingness",
         ids["maf_out"]: "maf",
     }
     kept = set(read_bim(tmp_path / "out" / "qc.bim")["ID"])
     assert {ids["v_in"], ids["maf_in"]} <= kept
-    assert ids["s_in"] in set(read_fam(tmp_path / "out" / "qc.fam")["IID"])
+    kept_samples = set(read_fam(tmp_path / "out" / "qc.fam")["IID"])
+    assert ids["s_in"] in kept_samples and ids["s_out"] not in kept_samples
+    assert len(kept_samples) == 99
+
+
+def test_no_variant_left_after_ld_pruning_names_the_fileset(tmp_path):
+    # 60 samples, every variant monomorphic: --maf 0 keeps them (and HWE p = 1), but plink2
+    # --indep-pairwise removes every monomorphic variant (checked by hand: empty .prune.in)
+    bim, fam = default_tables(60, 20, n_chrom=1)
+    write_fileset(tmp_path / "raw", np.zeros((20, 60)), bim, fam)
+    with pytest.raises(InputError) as err:
+        run_genotype_qc(str(tmp_path / "raw"), str(tmp_path / "out"), settings={"maf": 0.0})
+    assert err.value.path == tmp_path / "raw.bed"
+    assert err.value.problem == "no variants left after LD pruning"
+    assert (tmp_path / "out" / "plink_logs" / "prune.log").exists()
 
 
 def test_heterozygosity_cut_just_inside_and_outside(tmp_path):
