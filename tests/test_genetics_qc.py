@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from neuropathx.errors import InputError
+from neuropathx.genetics import stage
 from neuropathx.genetics.plink_cli import PlinkError, run_plink
 from neuropathx.genetics.plink_io import read_bim, read_fam, write_fileset
 from neuropathx.genetics.simulate import default_tables, write_qc_fixture
@@ -352,9 +353,10 @@ def test_no_variant_left_after_ld_pruning_names_the_fileset(tmp_path):
     assert (tmp_path / "out" / "plink_logs" / "prune.log").exists()
 
 
-def test_heterozygosity_cut_just_inside_and_outside(tmp_path):
-    """F from plink2 --het by hand; the cut placed between the two most extreme samples, and
-    0.2 % either side of the second one (that separates SD with n-1 from SD with n)."""
+def test_heterozygosity_cut_just_inside_and_outside(tmp_path, monkeypatch):
+    """F from plink2 --het by hand; the cut exactly at the second most extreme sample (kept:
+    the cut is |F - mean| > het_sd SD), and 0.2 % either side of it (that separates SD with
+    n-1 from SD with n). The plot gets plink2's F of every sample tested."""
     write_qc_fixture(tmp_path / "raw", seed=0)
     oracle_dir = tmp_path / "oracle"
     oracle_dir.mkdir()
@@ -362,16 +364,29 @@ def test_heterozygosity_cut_just_inside_and_outside(tmp_path):
     het = pd.read_csv(oracle_dir / "het.het", sep="\t", dtype={"IID": str})
     z = ((het["F"] - het["F"].mean()).abs() / het["F"].std(ddof=1)).sort_values(ascending=False)
     first, second = z.index[:2]
+    f = het["F"].to_numpy(float)
+    sd, gap = f.std(ddof=1), abs(f[second] - f.mean())
+    tie = gap / sd  # nudged to the float where tie * sd == gap exactly
+    for _ in range(8):
+        if tie * sd == gap:
+            break
+        tie = np.nextafter(tie, np.inf if tie * sd < gap else -np.inf)
+    assert tie * sd == gap
     cases = {
-        (z.iloc[0] + z.iloc[1]) / 2: {het["IID"][first]},
+        float(tie): {het["IID"][first]},
         z.iloc[1] * 1.002: {het["IID"][first]},
         z.iloc[1] * 0.998: {het["IID"][first], het["IID"][second]},
     }
+    plotted = []
+    real_plot = stage.plot_qc
+    monkeypatch.setattr(stage, "plot_qc", lambda *a: plotted.append(a[2]) or real_plot(*a))
     for i, (het_sd, expected) in enumerate(cases.items()):
         out = tmp_path / f"out{i}"
         run_genotype_qc(str(tmp_path / "raw"), str(out), settings={"het_sd": het_sd}, threads=1)
         samples = pd.read_csv(out / "removed_samples.tsv", sep="\t", dtype={"IID": str})
         assert set(samples.loc[samples["step"] == "heterozygosity", "IID"]) == expected, het_sd
+    assert len(plotted) == 3
+    pd.testing.assert_frame_equal(plotted[0], het)  # the whole of plink2's .het table
 
 
 def test_fifty_samples_left_need_no_frequency_file(tmp_path):
