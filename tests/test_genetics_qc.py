@@ -10,7 +10,8 @@ import pytest
 from neuropathx.errors import InputError
 from neuropathx.genetics import stage
 from neuropathx.genetics.plink_cli import PlinkError, run_plink
-from neuropathx.genetics.plink_io import read_bim, read_fam, write_fileset
+from neuropathx.genetics.plink_io import open_fileset, read_bim, read_fam, write_fileset
+from neuropathx.genetics.qc import run_qc_steps
 from neuropathx.genetics.simulate import default_tables, write_qc_fixture
 from neuropathx.genetics.stage import run_genotype_qc
 
@@ -351,6 +352,12 @@ def test_no_variant_left_after_ld_pruning_names_the_fileset(tmp_path):
     assert err.value.path == tmp_path / "raw.bed"
     assert err.value.problem == "no variants left after LD pruning"
     assert (tmp_path / "out" / "plink_logs" / "prune.log").exists()
+    # run_qc_steps called on its own: one plink thread unless told otherwise
+    (tmp_path / "work").mkdir()
+    fileset, logs = open_fileset(tmp_path / "raw"), tmp_path / "logs"
+    with pytest.raises(InputError, match="no variants left after LD pruning"):
+        run_qc_steps(fileset, tmp_path / "work", logs, {"maf": 0.0}, controls=None)
+    assert "\n  --threads 1\n" in (logs / "prune.log").read_text()
 
 
 def test_heterozygosity_cut_just_inside_and_outside(tmp_path, monkeypatch):
