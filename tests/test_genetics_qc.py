@@ -352,12 +352,14 @@ def test_no_variant_left_after_ld_pruning_names_the_fileset(tmp_path):
     assert err.value.path == tmp_path / "raw.bed"
     assert err.value.problem == "no variants left after LD pruning"
     assert (tmp_path / "out" / "plink_logs" / "prune.log").exists()
-    # run_qc_steps called on its own: one plink thread unless told otherwise
+    # run_qc_steps called on its own: one plink thread unless told otherwise, and controls
+    # given without hwe_controls_only are not used (HWE tested in all 60)
     (tmp_path / "work").mkdir()
     fileset, logs = open_fileset(tmp_path / "raw"), tmp_path / "logs"
     with pytest.raises(InputError, match="no variants left after LD pruning"):
-        run_qc_steps(fileset, tmp_path / "work", logs, {"maf": 0.0}, controls=None)
+        run_qc_steps(fileset, tmp_path / "work", logs, {"maf": 0.0}, list(fam["IID"][:10]))
     assert "\n  --threads 1\n" in (logs / "prune.log").read_text()
+    assert "\n--keep: 60 samples remaining.\n" in (logs / "hwe.log").read_text()
 
 
 def test_heterozygosity_cut_just_inside_and_outside(tmp_path, monkeypatch):
