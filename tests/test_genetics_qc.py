@@ -22,7 +22,7 @@ def _plink2(args: str) -> None:
     subprocess.run(f"plink2 {args} --threads 1", shell=True, check=True, capture_output=True)
 
 
-def _oracle(raw: Path, d: Path, het_sd: float = 3.0, king_on_pruned: bool = False) -> Path:
+def _oracle(raw: Path, d: Path, het_sd: float = 3.0) -> Path:
     """The QC chain written directly with plink2 --make-bed at every step."""
     _plink2(f"--bfile {raw} --geno 0.05 --make-bed --out {d}/s1")
     _plink2(f"--bfile {d}/s1 --mind 0.05 --make-bed --out {d}/s2")
@@ -36,8 +36,7 @@ def _oracle(raw: Path, d: Path, het_sd: float = 3.0, king_on_pruned: bool = Fals
         f"{d}/het_out.txt", sep="\t", header=False, index=False
     )
     _plink2(f"--bfile {d}/s4 --remove {d}/het_out.txt --make-bed --out {d}/s5")
-    extract = f"--extract {d}/prune.prune.in" if king_on_pruned else ""
-    _plink2(f"--bfile {d}/s5 {extract} --king-cutoff 0.0884 --out {d}/king")
+    _plink2(f"--bfile {d}/s5 --king-cutoff 0.0884 --out {d}/king")
     _plink2(f"--bfile {d}/s5 --remove {d}/king.king.cutoff.out.id --make-bed --out {d}/s6")
     return d / "s6"
 
@@ -117,14 +116,32 @@ def test_same_as_plink2_by_hand(qc_run):
     assert Path(f"{ours}.bed").read_bytes() == Path(f"{oracle}.bed").read_bytes()
 
 
-def test_king_on_pruned_variants_same_as_plink2_by_hand(tmp_path):
-    write_qc_fixture(tmp_path / "raw", seed=0)
-    settings = {"king_on_pruned": True}
-    run_genotype_qc(str(tmp_path / "raw"), str(tmp_path / "out"), settings=settings, threads=1)
-    (tmp_path / "oracle").mkdir()
-    oracle = _oracle(tmp_path / "raw", tmp_path / "oracle", king_on_pruned=True)
-    ours = tmp_path / "out" / "qc"
-    assert list(read_fam(f"{ours}.fam")["IID"]) == list(read_fam(f"{oracle}.fam")["IID"])
+def test_king_on_pruned_or_all_variants_as_plink2_by_hand(qc_run, tmp_path):
+    """A KING cutoff between the highest unrelated-pair kinship on the pruned variants and on
+    all QC'd variants (plink2 --make-king-table by hand on the chain's post-het fileset s5):
+    each setting removes what plink2 --king-cutoff removes on its own variant set, and the
+    two differ."""
+    tmp, _, oracle = qc_run
+    d = oracle.parent
+    sets = {False: "", True: f"--extract {d}/prune.prune.in"}
+    top = {}
+    for on_pruned, extract in sets.items():
+        _plink2(f"--bfile {d}/s5 {extract} --make-king-table --out {tmp_path}/k{on_pruned}")
+        kin = pd.read_csv(f"{tmp_path}/k{on_pruned}.kin0", sep="\t")["KINSHIP"]
+        top[on_pruned] = kin[kin < 0.3].max()  # the planted duplicates (0.5) left out
+    assert top[True] != top[False]
+    cutoff = float(top[True] + top[False]) / 2
+    removed = {}
+    for on_pruned, extract in sets.items():
+        _plink2(f"--bfile {d}/s5 {extract} --king-cutoff {cutoff} --out {tmp_path}/o{on_pruned}")
+        expected = set(pd.read_csv(f"{tmp_path}/o{on_pruned}.king.cutoff.out.id", sep="\t")["IID"])
+        out = tmp_path / f"out{on_pruned}"
+        settings = {"king_cutoff": cutoff, "king_on_pruned": on_pruned}
+        run_genotype_qc(str(tmp / "raw"), str(out), settings=settings, threads=1)
+        samples = pd.read_csv(out / "removed_samples.tsv", sep="\t")
+        removed[on_pruned] = set(samples.loc[samples["step"] == "relatedness", "IID"])
+        assert removed[on_pruned] == expected, on_pruned
+    assert removed[True] != removed[False]
 
 
 def test_planted_problems_removed_by_their_step(qc_run):
