@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 
 from neuropathx.errors import InputError
+from neuropathx.genetics import stage
 from neuropathx.genetics.plink_cli import PlinkError, run_plink
-from neuropathx.genetics.plink_io import read_bim, read_fam, write_fileset
+from neuropathx.genetics.plink_io import open_fileset, read_bim, read_fam, write_fileset
+from neuropathx.genetics.qc import run_qc_steps
 from neuropathx.genetics.simulate import default_tables, write_qc_fixture
 from neuropathx.genetics.stage import run_genotype_qc
 
@@ -20,7 +22,7 @@ def _plink2(args: str) -> None:
     subprocess.run(f"plink2 {args} --threads 1", shell=True, check=True, capture_output=True)
 
 
-def _oracle(raw: Path, d: Path, het_sd: float = 3.0, king_on_pruned: bool = False) -> Path:
+def _oracle(raw: Path, d: Path, het_sd: float = 3.0) -> Path:
     """The QC chain written directly with plink2 --make-bed at every step."""
     _plink2(f"--bfile {raw} --geno 0.05 --make-bed --out {d}/s1")
     _plink2(f"--bfile {d}/s1 --mind 0.05 --make-bed --out {d}/s2")
@@ -34,8 +36,7 @@ def _oracle(raw: Path, d: Path, het_sd: float = 3.0, king_on_pruned: bool = Fals
         f"{d}/het_out.txt", sep="\t", header=False, index=False
     )
     _plink2(f"--bfile {d}/s4 --remove {d}/het_out.txt --make-bed --out {d}/s5")
-    extract = f"--extract {d}/prune.prune.in" if king_on_pruned else ""
-    _plink2(f"--bfile {d}/s5 {extract} --king-cutoff 0.0884 --out {d}/king")
+    _plink2(f"--bfile {d}/s5 --king-cutoff 0.0884 --out {d}/king")
     _plink2(f"--bfile {d}/s5 --remove {d}/king.king.cutoff.out.id --make-bed --out {d}/s6")
     return d / "s6"
 
@@ -115,14 +116,32 @@ def test_same_as_plink2_by_hand(qc_run):
     assert Path(f"{ours}.bed").read_bytes() == Path(f"{oracle}.bed").read_bytes()
 
 
-def test_king_on_pruned_variants_same_as_plink2_by_hand(tmp_path):
-    write_qc_fixture(tmp_path / "raw", seed=0)
-    settings = {"king_on_pruned": True}
-    run_genotype_qc(str(tmp_path / "raw"), str(tmp_path / "out"), settings=settings, threads=1)
-    (tmp_path / "oracle").mkdir()
-    oracle = _oracle(tmp_path / "raw", tmp_path / "oracle", king_on_pruned=True)
-    ours = tmp_path / "out" / "qc"
-    assert list(read_fam(f"{ours}.fam")["IID"]) == list(read_fam(f"{oracle}.fam")["IID"])
+def test_king_on_pruned_or_all_variants_as_plink2_by_hand(qc_run, tmp_path):
+    """A KING cutoff between the highest unrelated-pair kinship on the pruned variants and on
+    all QC'd variants (plink2 --make-king-table by hand on the chain's post-het fileset s5):
+    each setting removes what plink2 --king-cutoff removes on its own variant set, and the
+    two differ."""
+    tmp, _, oracle = qc_run
+    d = oracle.parent
+    sets = {False: "", True: f"--extract {d}/prune.prune.in"}
+    top = {}
+    for on_pruned, extract in sets.items():
+        _plink2(f"--bfile {d}/s5 {extract} --make-king-table --out {tmp_path}/k{on_pruned}")
+        kin = pd.read_csv(f"{tmp_path}/k{on_pruned}.kin0", sep="\t")["KINSHIP"]
+        top[on_pruned] = kin[kin < 0.3].max()  # the planted duplicates (0.5) left out
+    assert top[True] != top[False]
+    cutoff = float(top[True] + top[False]) / 2
+    removed = {}
+    for on_pruned, extract in sets.items():
+        _plink2(f"--bfile {d}/s5 {extract} --king-cutoff {cutoff} --out {tmp_path}/o{on_pruned}")
+        expected = set(pd.read_csv(f"{tmp_path}/o{on_pruned}.king.cutoff.out.id", sep="\t")["IID"])
+        out = tmp_path / f"out{on_pruned}"
+        settings = {"king_cutoff": cutoff, "king_on_pruned": on_pruned}
+        run_genotype_qc(str(tmp / "raw"), str(out), settings=settings, threads=1)
+        samples = pd.read_csv(out / "removed_samples.tsv", sep="\t")
+        removed[on_pruned] = set(samples.loc[samples["step"] == "relatedness", "IID"])
+        assert removed[on_pruned] == expected, on_pruned
+    assert removed[True] != removed[False]
 
 
 def test_planted_problems_removed_by_their_step(qc_run):
@@ -192,10 +211,19 @@ def test_hwe_in_controls_only(tmp_path):
         settings={"hwe_controls_only": True},
         participants=str(tmp_path / "participants.tsv"),
         coding=coding,
+        threads=2,
     )
     out = tmp_path / "out"
     summary = pd.read_csv(out / "qc_summary.tsv", sep="\t").set_index("step")
     assert "controls" in summary.loc["hwe", "note"]
+    # one log per plink call, named after its step (the controls-only HWE call too), and
+    # every step ran with the threads it was given: plink2 echoes them under "Options in effect"
+    logs = sorted((out / "plink_logs").iterdir())
+    assert [f.stem for f in logs] == [
+        "het", "hwe", "input_missingness", "king", "maf", "prune", "qc",
+        "sample_missingness", "variant_missingness",
+    ]  # fmt: skip
+    assert [f.stem for f in logs if "\n  --threads 2\n" not in f.read_text()] == []
     # oracle, independent of what the pipeline removed: plink2's own --geno, --mind and --maf
     # chain (no X: no sex check), then --hwe on the controls (CN) left
     raw, d = tmp_path / "raw", tmp_path
@@ -302,6 +330,9 @@ def _boundary_fileset(prefix: Path) -> dict[str, str]:
     geno[3, 5:7] = 1.0  # two minor alleles in 198 (1.01%): kept
     bim, fam = default_tables(n, m, n_chrom=2, spacing=200_000)
     fam["FID"] = [f"fam{k // 2}" for k in range(n)]  # family IDs other than the IIDs
+    # the removed sample is literally FID "FID", IID "IID": plink2 reads a 'FID IID' first
+    # line of a --keep file as that sample, so a header there would bring it back
+    fam.loc[1, ["FID", "IID"]] = ["FID", "IID"]
     write_fileset(prefix, geno, bim, fam)
     ids = dict(zip(["v_in", "v_out", "maf_out", "maf_in"], bim["ID"][:4], strict=True))
     return ids | {"s_in": fam["IID"][0], "s_out": fam["IID"][1]}
@@ -316,19 +347,42 @@ def test_samples_and_variants_just_inside_and_outside_each_threshold(tmp_path):
     assert dict(zip(samples["IID"], samples["step"], strict=True)) == {
         ids["s_out"]: "sample_missingness"
     }
-    assert samples["FID"].tolist() == ["fam0"]  # sample 1 of family 0
+    assert samples["FID"].tolist() == ["FID"]  # its family ID, not its IID
     assert dict(zip(variants["ID"], variants["step"], strict=True)) == {
         ids["v_out"]: "variant_missingness",
         ids["maf_out"]: "maf",
     }
     kept = set(read_bim(tmp_path / "out" / "qc.bim")["ID"])
     assert {ids["v_in"], ids["maf_in"]} <= kept
-    assert ids["s_in"] in set(read_fam(tmp_path / "out" / "qc.fam")["IID"])
+    kept_samples = set(read_fam(tmp_path / "out" / "qc.fam")["IID"])
+    assert ids["s_in"] in kept_samples and ids["s_out"] not in kept_samples
+    assert len(kept_samples) == 99
 
 
-def test_heterozygosity_cut_just_inside_and_outside(tmp_path):
-    """F from plink2 --het by hand; the cut placed between the two most extreme samples, and
-    0.2 % either side of the second one (that separates SD with n-1 from SD with n)."""
+def test_no_variant_left_after_ld_pruning_names_the_fileset(tmp_path):
+    # 60 samples, every variant monomorphic: --maf 0 keeps them (and HWE p = 1), but plink2
+    # --indep-pairwise removes every monomorphic variant (checked by hand: empty .prune.in)
+    bim, fam = default_tables(60, 20, n_chrom=1)
+    write_fileset(tmp_path / "raw", np.zeros((20, 60)), bim, fam)
+    with pytest.raises(InputError) as err:
+        run_genotype_qc(str(tmp_path / "raw"), str(tmp_path / "out"), settings={"maf": 0.0})
+    assert err.value.path == tmp_path / "raw.bed"
+    assert err.value.problem == "no variants left after LD pruning"
+    assert (tmp_path / "out" / "plink_logs" / "prune.log").exists()
+    # run_qc_steps called on its own: one plink thread unless told otherwise, and controls
+    # given without hwe_controls_only are not used (HWE tested in all 60)
+    (tmp_path / "work").mkdir()
+    fileset, logs = open_fileset(tmp_path / "raw"), tmp_path / "logs"
+    with pytest.raises(InputError, match="no variants left after LD pruning"):
+        run_qc_steps(fileset, tmp_path / "work", logs, {"maf": 0.0}, list(fam["IID"][:10]))
+    assert "\n  --threads 1\n" in (logs / "prune.log").read_text()
+    assert "\n--keep: 60 samples remaining.\n" in (logs / "hwe.log").read_text()
+
+
+def test_heterozygosity_cut_just_inside_and_outside(tmp_path, monkeypatch):
+    """F from plink2 --het by hand; the cut exactly at the second most extreme sample (kept:
+    the cut is |F - mean| > het_sd SD), and 0.2 % either side of it (that separates SD with
+    n-1 from SD with n). The plot gets plink2's F of every sample tested."""
     write_qc_fixture(tmp_path / "raw", seed=0)
     oracle_dir = tmp_path / "oracle"
     oracle_dir.mkdir()
@@ -336,16 +390,29 @@ def test_heterozygosity_cut_just_inside_and_outside(tmp_path):
     het = pd.read_csv(oracle_dir / "het.het", sep="\t", dtype={"IID": str})
     z = ((het["F"] - het["F"].mean()).abs() / het["F"].std(ddof=1)).sort_values(ascending=False)
     first, second = z.index[:2]
+    f = het["F"].to_numpy(float)
+    sd, gap = f.std(ddof=1), abs(f[second] - f.mean())
+    tie = gap / sd  # nudged to the float where tie * sd == gap exactly
+    for _ in range(8):
+        if tie * sd == gap:
+            break
+        tie = np.nextafter(tie, np.inf if tie * sd < gap else -np.inf)
+    assert tie * sd == gap
     cases = {
-        (z.iloc[0] + z.iloc[1]) / 2: {het["IID"][first]},
+        float(tie): {het["IID"][first]},
         z.iloc[1] * 1.002: {het["IID"][first]},
         z.iloc[1] * 0.998: {het["IID"][first], het["IID"][second]},
     }
+    plotted = []
+    real_plot = stage.plot_qc
+    monkeypatch.setattr(stage, "plot_qc", lambda *a: plotted.append(a[2]) or real_plot(*a))
     for i, (het_sd, expected) in enumerate(cases.items()):
         out = tmp_path / f"out{i}"
         run_genotype_qc(str(tmp_path / "raw"), str(out), settings={"het_sd": het_sd}, threads=1)
         samples = pd.read_csv(out / "removed_samples.tsv", sep="\t", dtype={"IID": str})
         assert set(samples.loc[samples["step"] == "heterozygosity", "IID"]) == expected, het_sd
+    assert len(plotted) == 3
+    pd.testing.assert_frame_equal(plotted[0], het)  # the whole of plink2's .het table
 
 
 def test_fifty_samples_left_need_no_frequency_file(tmp_path):
