@@ -112,9 +112,11 @@ def mutant_change(work: Path, name: str) -> str:
 
 def summarise(result: dict, equivalents: dict[str, str], before: dict | None = None) -> dict:
     """Figures of one module; ``before``: the row of a full run whose survivors were rerun
-    (mutants killed then stay killed: tests are only ever added)."""
+    (mutants killed then stay killed: tests are only ever added; equivalents of that row not
+    rerun, and still listed, stay equivalent)."""
     verdicts = result["verdicts"]
-    equivalent = sorted(n for n in verdicts if n in equivalents)
+    carried = [n for n in (before or {}).get("equivalents", {}) if n not in verdicts]
+    equivalent = sorted({*(n for n in verdicts if n in equivalents), *carried} & set(equivalents))
     killed = sorted(n for n, s in verdicts.items() if s in KILLED and n not in equivalents)
     survived = sorted(n for n, s in verdicts.items() if s not in KILLED and n not in equivalents)
     killed_before = before["killed"] if before else 0
@@ -182,6 +184,11 @@ def main() -> None:
         "--survivors", action="store_true",
         help="rerun only the survivors and equivalents of the last full run (after new tests)",
     )  # fmt: skip
+    parser.add_argument(
+        "--skip-equivalents", action="store_true",
+        help="with --survivors: rerun the survivors only, keeping the listed equivalents "
+        "(each equivalent runs every test that covers it: slow where those train models)",
+    )  # fmt: skip
     args = parser.parse_args()
     summary_json = MUTATION_DIR / "SUMMARY.json"
     previous = {}
@@ -198,7 +205,8 @@ def main() -> None:
         before = previous.get(module) if args.survivors else None
         if args.survivors and before is None:
             raise SystemExit(f"{module}: no full run in {summary_json} to take survivors from")
-        only = [*before["survivors"], *before["equivalents"]] if before else None
+        keep = args.skip_equivalents
+        only = [*before["survivors"], *({} if keep else before["equivalents"])] if before else None
         if only == []:
             continue
         result = run_module(module, table[module]["tests"], args.children, only)
