@@ -205,8 +205,10 @@ def main() -> None:
         before = previous.get(module) if args.survivors else None
         if args.survivors and before is None:
             raise SystemExit(f"{module}: no full run in {summary_json} to take survivors from")
-        keep = args.skip_equivalents
-        only = [*before["survivors"], *({} if keep else before["equivalents"])] if before else None
+        only = None
+        if before:
+            equivalents_too = [] if args.skip_equivalents else before["equivalents"]
+            only = [*before["survivors"], *equivalents_too]
         if only == []:
             continue
         result = run_module(module, table[module]["tests"], args.children, only)

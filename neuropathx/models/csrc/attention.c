@@ -110,6 +110,17 @@ static int npx_log_group(float hi) {
     return group;
 }
 
+/* Multiply one block's factors into the group's product; after `group` of them, add its
+ * log to the KL's sum of logs and start a new product. */
+NPX_INLINE void npx_take_factor(npx_v8f factor, int group, npx_v8f *product, int *in_group,
+                                npx_v8f *sum_log) {
+    *product = *in_group ? *product * factor : factor;
+    if (++*in_group == group) {
+        *sum_log += npx_log8(*product);
+        *in_group = 0;
+    }
+}
+
 NPX_INLINE void npx_forward_subject(const npx_scratch *w, int64_t P, int64_t F1, const float *qt,
                                     float k, float logit_rho, float lo, float hi, float *rows,
                                     float *fused, float *kl_rows, float *saved, int ones) {
@@ -123,22 +134,14 @@ NPX_INLINE void npx_forward_subject(const npx_scratch *w, int64_t P, int64_t F1,
         npx_v8f product = npx_splat(1.0f);
         int64_t r = 0;
         int in_group = 0; /* factors multiplied into `product` so far */
-#define NPX_TAKE_FACTOR(factor)                                                           \
-    do {                                                                                  \
-        const npx_v8f f_ = (factor);                                                      \
-        product = in_group ? product * f_ : f_;                                           \
-        if (++in_group == group) {                                                        \
-            sum_log += npx_log8(product);                                                 \
-            in_group = 0;                                                                 \
-        }                                                                                 \
-    } while (0)
         for (; r < R_full; r += NPX_LANES)
-            NPX_TAKE_FACTOR(npx_forward_block(w, r, q, F1, k, inv_k, logit_rho, lo, hi, sp,
-                                              &sum_a, &sum_av, &sum_ad, ones, 0));
+            npx_take_factor(npx_forward_block(w, r, q, F1, k, inv_k, logit_rho, lo, hi, sp, &sum_a,
+                                              &sum_av, &sum_ad, ones, 0),
+                            group, &product, &in_group, &sum_log);
         for (; r < Rp; r += NPX_LANES)
-            NPX_TAKE_FACTOR(npx_forward_block(w, r, q, F1, k, inv_k, logit_rho, lo, hi, sp,
-                                              &sum_a, &sum_av, &sum_ad, 0, 1));
-#undef NPX_TAKE_FACTOR
+            npx_take_factor(npx_forward_block(w, r, q, F1, k, inv_k, logit_rho, lo, hi, sp, &sum_a,
+                                              &sum_av, &sum_ad, 0, 1),
+                            group, &product, &in_group, &sum_log);
         if (in_group) sum_log += npx_log8(product);
         rows[p] = npx_hsum(sum_a);
         fused[p] = npx_hsum(sum_av);
