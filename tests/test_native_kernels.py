@@ -46,13 +46,22 @@ def _direct_terms(qt, it, v, k, rho):
 
 
 @pytest.mark.parametrize(
-    ("b", "p", "r", "f1", "lambda_sp"),
-    [(7, 6, 13, 5, 0.3), (3, 4, 8, 2, 0.3), (2, 1, 1, 1, 0.3), (5, 9, 68, 5, 0.0)],
+    ("b", "p", "r", "f1", "lambda_sp", "bias_row"),
+    [
+        (7, 6, 13, 5, 0.3, False),
+        (3, 4, 8, 2, 0.3, False),
+        (2, 1, 1, 1, 0.3, False),
+        (5, 9, 68, 5, 0.0, True),
+        (3, 4, 150, 5, 0.3, True),  # Destrieux-sized: 19 blocks, two spans of the forward
+        (2, 3, 136, 2, 0.3, False),  # 17 blocks: one block past the first span
+    ],
 )
-def test_attention_kernel_equals_the_formula_in_float64(native, b, p, r, f1, lambda_sp):
+def test_attention_kernel_equals_the_formula_in_float64(native, b, p, r, f1, lambda_sp, bias_row):
     g = torch.Generator().manual_seed(b * 100 + r)
     qt = torch.randn(b, p, f1, dtype=torch.float64, generator=g)
     it = torch.randn(b, f1, r, dtype=torch.float64, generator=g) * 2
+    if bias_row:  # the model's image factors: the last row is 1 (the key's shift)
+        it[:, -1] = 1.0
     it[0, :, 0] = 50.0  # a score so large that u is clamped at (1 - eps)/eps
     v = torch.randn(b, r, dtype=torch.float64, generator=g)
     k, rho = 0.7, 0.05
@@ -72,12 +81,15 @@ def test_attention_kernel_equals_the_formula_in_float64(native, b, p, r, f1, lam
         torch.testing.assert_close(f.grad.double(), s.grad, rtol=1e-4, atol=1e-5 * scale)
 
 
-@pytest.mark.parametrize("eps", [LOG_CLAMP, 1e-15, 1e-21])
-def test_grouped_kl_logs_stay_finite_at_the_clamp(native, eps):
+@pytest.mark.parametrize(("eps", "r"), [(LOG_CLAMP, 68), (1e-15, 68), (1e-21, 68), (0.2, 150)])
+def test_grouped_kl_logs_stay_finite_at_the_clamp(native, eps, r):
     """Every entry at the upper clamp u = (1-eps)/eps: the kernel multiplies up to six factors
     (1 + u) before a log, which must shrink the group where the product would overflow
-    (eps = 1e-15: 1e15^3 = 1e45, two per log; eps = 1e-21: one)."""
-    b, p, r = 2, 3, 68  # 9 blocks of 8 regions: three full groups
+    (eps = 1e-15: 1e15^3 = 1e45, two per log; eps = 1e-21: one). 68 regions are 9 blocks of
+    8, three full groups; 150 are 19 blocks in two spans of the staged forward, the last
+    with 2 padded lanes whose factor must be exactly 1 (with eps = 0.2 a factor 1 + u there
+    would add log 1.25 per lane)."""
+    b, p = 2, 3
     qt = torch.ones(b, p, 2)
     it = torch.full((b, 2, r), 1e21)  # scores 2e21: u above every clamp
     v = torch.ones(b, r)
