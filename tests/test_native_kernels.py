@@ -11,6 +11,7 @@ from required_tools import missing_tool
 from neuropathx.models import attention_core as core
 from neuropathx.models import backend, native_kernel
 from neuropathx.models.losses import LOG_CLAMP, pathway_rows_loss, sparsity_loss
+from neuropathx.models.neuropathx import image_factors, measure_moments
 from neuropathx.training.optim import FlatAdamW
 
 
@@ -120,6 +121,38 @@ def test_attention_kernel_matches_the_eager_passes_in_float32(native):
         out[name] = [rows, fused, kl] + [t.grad for t in inputs]
     for a, b in zip(out["native"], out["eager"], strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize(("b", "r", "nf"), [(3, 68, 4), (2, 5, 3), (1, 1, 1)])
+def test_measure_layouts_equal_the_pytorch_ones_bit_for_bit(native, b, r, nf):
+    """The centred measure rows and the image factors It: the same bits as ATen's
+    ``flat - mean`` and transpose-and-cat (four measures take their own loop)."""
+    g = torch.Generator().manual_seed(r)
+    imaging = torch.randn(b, r, nf, generator=g) * 3 + 1
+    imaging[0, 0] = -0.0  # signed zeros stay as they are
+    flat = imaging.reshape(b * r, nf)
+    mean = flat.mean(0)
+    expected = flat - mean
+    assert torch.equal(native_kernel.centre(flat, mean), expected)
+    assert torch.equal(
+        native_kernel.centre(flat, mean).view(torch.int32), expected.view(torch.int32)
+    )
+    it = native_kernel.image_factors(imaging)
+    expected_it = torch.cat([imaging.transpose(1, 2), torch.ones(b, 1, r)], 1)
+    assert torch.equal(it.view(torch.int32), expected_it.view(torch.int32))
+    transposed = imaging.transpose(0, 1).contiguous().transpose(0, 1)  # not contiguous
+    assert torch.equal(native_kernel.image_factors(transposed), expected_it)
+    moments = {}
+    for name in ("native", "eager"):
+        backend.use_backend(name)
+        moments[name] = measure_moments(imaging)
+    for a, e in zip(moments["native"], moments["eager"], strict=True):
+        assert torch.equal(a.view(torch.int32), e.view(torch.int32))
+    backend.use_backend("native")  # measures that need a gradient keep the PyTorch ops
+    leaf = imaging.clone().requires_grad_(True)
+    (measure_moments(leaf)[2].sum() + image_factors(leaf).square().sum()).backward()
+    weight = ((flat - mean).sum(1) * 2 / (b * r)).view(b, r, 1)  # d(sum of cov)/dx
+    torch.testing.assert_close(leaf.grad, 2 * imaging + weight)
 
 
 def test_query_kernel_equals_the_hidden_layer(native):

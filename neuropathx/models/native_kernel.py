@@ -70,6 +70,8 @@ _SIGNATURES = {  # name: (argument types, return type)
     "npx_dropout_mask": ([_I64, ctypes.c_uint64, _F32, _PTR], None),
     "npx_leaky_dropout": ([_I64, _PTR, _F32, ctypes.c_uint64, _F32, _PTR, _PTR], None),
     "npx_leaky_dropout_backward": ([_I64] + [_PTR] * 3 + [_F32, _PTR], None),
+    "npx_centre": ([_I64] * 2 + [_PTR] * 3, None),
+    "npx_image_factors": ([_I64] * 3 + [_PTR] * 2, None),
 }
 
 
@@ -402,3 +404,20 @@ def leaky_dropout_backward(g: torch.Tensor, x: torch.Tensor, mask: torch.Tensor,
     out = torch.empty_like(x)
     load().npx_leaky_dropout_backward(x.numel(), _ptr(g), _ptr(x), _ptr(mask), slope, _ptr(out))
     return out
+
+
+def centre(flat: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+    """``flat - mean`` for (N, F) rows and (F,) means (the same bits as ATen's)."""
+    flat, mean = flat.contiguous(), mean.contiguous()
+    out = torch.empty_like(flat)
+    load().npx_centre(flat.shape[0], flat.shape[1], _ptr(flat), _ptr(mean), _ptr(out))
+    return out
+
+
+def image_factors(imaging: torch.Tensor) -> torch.Tensor:
+    """(B, F + 1, R): ``imaging`` (B, R, F) by measure, then a row of ones."""
+    imaging = imaging.contiguous()
+    b, r, f = imaging.shape
+    it = imaging.new_empty(b, f + 1, r)
+    load().npx_image_factors(b, r, f, _ptr(imaging), _ptr(it))
+    return it

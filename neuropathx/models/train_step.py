@@ -29,7 +29,12 @@ import torch.nn.functional as F
 from neuropathx.models import backend, native_kernel
 from neuropathx.models.attention_core import _native_constants, query_table
 from neuropathx.models.losses import LOG_CLAMP, LossTerms
-from neuropathx.models.neuropathx import NeuroPathX, _norm_affine_parts, measure_moments
+from neuropathx.models.neuropathx import (
+    NeuroPathX,
+    _norm_affine_parts,
+    image_factors,
+    measure_moments,
+)
 
 if TYPE_CHECKING:
     from neuropathx.training.config import LossParams
@@ -129,7 +134,7 @@ def train_step(
     x = scores.contiguous()
     qt, piece = native_kernel.query_rows(x, kinks, table)
     qt = qt.view(b, p, nf + 1)
-    it = torch.cat([imaging.transpose(1, 2), imaging.new_ones(b, 1, r)], 1)
+    it = image_factors(imaging)
 
     # ---- values (NeuroPathX.values, native path) ----
     w_v = model.value_in.weight
