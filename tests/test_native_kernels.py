@@ -187,6 +187,59 @@ def test_query_kernel_picks_the_same_pieces_as_searchsorted():
     torch.testing.assert_close(out[:, 0], table[piece, 1] + x * table[piece, 0])
 
 
+def _pieces_by_searchsorted(x, kinks):
+    """The oracle for the query kernel's pieces: torch.searchsorted, then the kink rows."""
+    if len(kinks) == 0:
+        return torch.zeros(len(x), dtype=torch.int64)
+    piece = torch.searchsorted(kinks, x)  # x in (kinks[i-1], kinks[i]]
+    on_kink = kinks[piece.clamp_max(len(kinks) - 1)] == x
+    return torch.where(on_kink, piece + len(kinks) + 1, piece)
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    "n, k, w",
+    [
+        (1003, 32, 5),  # blocks of 4 kinks, N not a multiple of 8, the last rows buffered
+        (7, 32, 5),  # fewer x than one vector
+        (1, 3, 5),  # one row, narrower than 8 lanes
+        (37, 40, 3),  # blocks of 8 kinks, the last one partial
+        (50, 64, 8),  # the most kinks and the widest rows of the vector path
+        (50, 70, 5),  # more kinks: the plain loop
+        (30, 10, 9),  # wider rows: the plain loops
+        (20, 0, 2),  # no kinks: one piece
+        (19, 1, 1),
+    ],
+)
+def test_query_kernel_pieces_rows_and_gradient_at_awkward_sizes(n, k, w):
+    g = torch.Generator().manual_seed(n + k + w)
+    kinks = torch.randn(k, generator=g)
+    if k >= 6:
+        kinks[:3] = kinks[3]  # a repeated kink
+        kinks[4], kinks[5] = 0.0, -0.0
+    kinks = kinks.sort().values
+    x = torch.randn(n, generator=g) * 2
+    if k:
+        x[::3] = kinks[torch.arange(0, n, 3) % k]  # exactly on kinks, every one of them
+    x[1::7] = torch.tensor([0.0, -0.0, 1e30, -1e30, float("inf"), float("-inf")]).repeat(n)[
+        : len(x[1::7])
+    ]
+    table = torch.randn(2 * k + 1, 2 * w, generator=g)
+    out, piece = native_kernel.query_rows(x, kinks, table)
+    want = _pieces_by_searchsorted(x, kinks)
+    assert torch.equal(piece, want)
+    rows = table[want]
+    assert torch.equal(out, rows[:, w:] + x[:, None] * rows[:, :w])  # same bits: no FMA
+    g_out = torch.randn(n, w, generator=g)
+    x = torch.where(x.abs() < 1e3, x, 0.0)  # finite sums for the gradient (same pieces)
+    g_table = native_kernel.query_rows_backward(x, piece, g_out, len(table))
+    ref = torch.zeros(len(table), 2 * w, dtype=torch.float64)
+    ref.index_add_(0, want, torch.cat([x[:, None] * g_out, g_out], 1).double())
+    torch.testing.assert_close(g_table.double(), ref, rtol=1e-5, atol=1e-5)
+    stacked = native_kernel.query_rows_backward(x, piece, g_out, len(table), stacked=True)
+    assert torch.equal(stacked, torch.cat([g_table[:, :w], g_table[:, w:]], 0))
+
+
 def test_pair_l1_kernel_equals_all_pairs_with_ties(native):
     g = torch.Generator().manual_seed(6)
     rows = torch.randn(19, 7, generator=g)

@@ -51,6 +51,13 @@ def _kernel_outputs() -> list[torch.Tensor]:
     table = torch.randn(13, 10, generator=g)
     out, piece = native_kernel.query_rows(x, kinks, table)
     outs += [out, native_kernel.query_rows_backward(x, piece, torch.randn(50, 5, generator=g), 13)]
+    for k, width in ((40, 3), (70, 2), (5, 9)):  # blocks of 8 kinks; the plain loops
+        kinks = torch.randn(k, generator=g).sort().values
+        x = torch.cat([torch.randn(45, generator=g), kinks[::3]])
+        table = torch.randn(2 * k + 1, 2 * width, generator=g)
+        out, piece = native_kernel.query_rows(x, kinks, table)
+        g_out = torch.randn(len(x), width, generator=g)
+        outs += [out, piece, native_kernel.query_rows_backward(x, piece, g_out, 2 * k + 1, True)]
     outs.append(native_kernel.dropout_mask(torch.empty(1000), 0.5, seed=3))
     *fwd, saved = native_kernel.forward(qt, it, v, 0.9, -4.6, 1e-6, 1e6, save=True)
     outs += [*fwd, saved]

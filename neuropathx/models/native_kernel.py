@@ -63,7 +63,7 @@ _SIGNATURES = {  # name: (argument types, return type)
         ctypes.c_int,
     ),
     "npx_query_forward": ([_I64] * 3 + [_PTR] * 5, None),
-    "npx_query_backward": ([_I64] * 3 + [_PTR] * 4, ctypes.c_int),
+    "npx_query_backward": ([_I64] * 4 + [_PTR] * 4, ctypes.c_int),
     "npx_pair_l1": ([_I64] * 2 + [_PTR] * 3, ctypes.c_double),
     "npx_value_forward": ([_I64] * 3 + [_PTR] * 4 + [_F32, _PTR], ctypes.c_int),
     "npx_value_backward": ([_I64] * 3 + [_PTR] * 4 + [_F32] + [_PTR] * 4, ctypes.c_int),
@@ -328,14 +328,17 @@ def query_rows(x, kinks, table):
     return out, piece
 
 
-def query_rows_backward(x, piece, g_out, n_rows: int):
-    """Gradient of :func:`query_rows` in ``table`` ((n_rows, 2W))."""
+def query_rows_backward(x, piece, g_out, n_rows: int, stacked: bool = False):
+    """Gradient of :func:`query_rows` in ``table`` ((n_rows, 2W)); ``stacked=True``: the same
+    numbers as (2 n_rows, W), every row's slope half, then every row's offset half (the
+    ``torch.cat([g[:, :W], g[:, W:]], 0)`` of it, without the copy)."""
     g_out = g_out.contiguous()
     width = g_out.shape[1]
-    g_table = g_out.new_empty(n_rows, 2 * width)
+    g_table = g_out.new_empty(2 * n_rows, width) if stacked else g_out.new_empty(n_rows, 2 * width)
     status = load().npx_query_backward(
-        len(x), (n_rows - 1) // 2, width, _ptr(x), _ptr(piece), _ptr(g_out), _ptr(g_table)
-    )
+        len(x), (n_rows - 1) // 2, width, int(stacked), _ptr(x), _ptr(piece), _ptr(g_out),
+        _ptr(g_table),
+    )  # fmt: skip
     if status:
         raise MemoryError("query kernel: out of memory")
     return g_table

@@ -237,9 +237,9 @@ def train_step(
         g_vw * v_scale[:, None], w_v, wc_v, mu, cov, g_mean, g_var
     )
 
-    g_table = native_kernel.query_rows_backward(x, piece, g_qt.view(b * p, nf + 1), len(table))
-    width = nf + 1
-    g_lhs_out = torch.cat([g_table[:, :width], g_table[:, width:]], 0)
+    g_lhs_out = native_kernel.query_rows_backward(  # [slopes; offsets] as lhs @ m
+        x, piece, g_qt.view(b * p, nf + 1), len(table), stacked=True
+    )
     g_lhs = g_lhs_out.mm(m.T)
     g_m = lhs.T.mm(g_lhs_out)
     n_alpha = len(alpha)
