@@ -310,6 +310,27 @@ def test_value_kernel_equals_the_layers_and_updates_running_stats_alike(native, 
 
 
 @needs_kernels
+@pytest.mark.parametrize(("n", "f", "j"), [(8 * 68 * 2, 4, 8), (613, 4, 8), (45, 3, 5), (7, 1, 2)])
+def test_value_kernels_equal_the_mlp_and_its_gradients_in_float64(n, f, j):
+    """Several chunks of rows (n > 256), a short last block, and measure counts other than 4."""
+    g = torch.Generator().manual_seed(n + f)
+    flat = torch.randn(n, f, generator=g)
+    flat[::5] = 0.0  # h = c exactly: zero for the units with c = 0 (LeakyReLU'(0) = slope)
+    weight, shift = torch.randn(f, j, generator=g), torch.randn(j, generator=g)
+    shift[0] = 0.0
+    w_out, g_out = torch.randn(j, generator=g), torch.randn(n, generator=g)
+    g_out[1::7] = 0.0
+    out = native_kernel.value_mlp(flat, weight, shift, w_out, 0.01)
+    grads = native_kernel.value_mlp_backward(flat, weight, shift, w_out, 0.01, g_out)
+    params = [t.double().requires_grad_(True) for t in (weight, shift, w_out)]
+    want = F.leaky_relu(flat.double() @ params[0] + params[1], 0.01) @ params[2]
+    (want * g_out.double()).sum().backward()
+    torch.testing.assert_close(out.double(), want.detach(), rtol=1e-5, atol=1e-5)
+    for got, p in zip(grads, params, strict=True):
+        torch.testing.assert_close(got.double(), p.grad, rtol=1e-4, atol=1e-4)
+
+
+@needs_kernels
 def test_dropout_mask_keeps_the_right_share_scaled_and_follows_the_seed():
     like = torch.empty(200, 500)
     mask = native_kernel.dropout_mask(like, 0.3, seed=12345)
