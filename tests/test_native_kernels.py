@@ -240,12 +240,26 @@ def test_query_kernel_pieces_rows_and_gradient_at_awkward_sizes(n, k, w):
     assert torch.equal(stacked, torch.cat([g_table[:, :w], g_table[:, w:]], 0))
 
 
-def test_pair_l1_kernel_equals_all_pairs_with_ties(native):
-    g = torch.Generator().manual_seed(6)
-    rows = torch.randn(19, 7, generator=g)
-    rows[3, :2] = rows[4, :2]  # patient-control ties: zero subgradient
-    rows[:, 6] = 0.0
-    labels = (torch.arange(19) % 3 == 0).float()
+@pytest.mark.parametrize(
+    ("b", "p", "every"),
+    [
+        (19, 7, 3),  # 7 patients, 12 controls: a short last block of controls and of pathways
+        (40, 20, 5),  # 32 controls (no short block); pathways 8 + 8 + 4
+        (23, 9, -7),  # 16 patients, 7 controls (fewer than 8): every short-block slot
+        (10, 1, -10),  # one pathway, one control
+        (11, 17, 11),  # one patient, 10 controls; pathways 8 + 8 + 1
+        (30, 16, 2),  # 15 patients, 15 controls, two full blocks of pathways
+    ],
+)
+def test_pair_l1_kernel_equals_all_pairs_with_ties(native, b, p, every):
+    g = torch.Generator().manual_seed(6 + b + p)
+    rows = torch.randn(b, p, generator=g)
+    rows[3, :2] = rows[4, :2]  # patient-control ties (in most cases): zero subgradient
+    rows[:, -1] = 0.0
+    rows[1::4, 0] = -0.0
+    rows[::2, p // 2] = torch.randint(0, 3, (len(rows[::2]),), generator=g) * 0.5  # ties
+    index = torch.arange(b) % abs(every) == 0
+    labels = (index if every > 0 else ~index).float()
     fast_in = rows.clone().requires_grad_(True)
     fast = pathway_rows_loss(fast_in, labels, "l1")
     fast.backward()
@@ -254,6 +268,29 @@ def test_pair_l1_kernel_equals_all_pairs_with_ties(native):
     slow.backward()
     torch.testing.assert_close(fast.double(), slow, rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(fast_in.grad.double(), slow_in.grad, rtol=1e-6, atol=1e-7)
+
+
+@needs_kernels
+def test_pair_l1_kernel_gives_a_nan_loss_the_bits_of_the_first_nan_term():
+    rows = torch.rand(12, 10)
+    is_patient = torch.arange(12) < 5
+    negative, positive = -torch.tensor(math.nan), torch.tensor(math.nan)
+    rows[1, 3], rows[7, 6] = negative, positive  # pathway 3 comes first
+    value, grad = native_kernel.pair_l1(rows, is_patient)
+    assert math.isnan(value) and math.copysign(1.0, value) < 0
+    assert torch.isfinite(grad).all()
+    rows[1, 3], rows[7, 6] = positive, negative
+    value, _ = native_kernel.pair_l1(rows, is_patient)
+    assert math.isnan(value) and math.copysign(1.0, value) > 0
+    rows[7, 6] = 1.0
+    rows[2, 0], rows[3, 0] = negative, positive  # patients 2 and 3, pathway 0: patient 2 first
+    value, _ = native_kernel.pair_l1(rows, is_patient)
+    assert math.isnan(value) and math.copysign(1.0, value) < 0
+    rows[1, 3], rows[2, 0], rows[3, 0], rows[7, 6] = 0.5, 0.5, 0.5, positive
+    rows[0, 1], rows[11, 1] = math.inf, math.inf  # inf - inf: the machine's default NaN
+    value, _ = native_kernel.pair_l1(rows, is_patient)
+    default = torch.tensor(math.inf) - torch.tensor(math.inf)
+    assert math.isnan(value) and math.copysign(1.0, value) == math.copysign(1.0, default)
 
 
 @needs_kernels
@@ -356,6 +393,27 @@ def test_value_kernel_equals_the_layers_and_updates_running_stats_alike(native, 
         for (name, a), b in zip(fast.named_parameters(), direct.parameters(), strict=True):
             if b.grad is not None:
                 torch.testing.assert_close(a.grad.double(), b.grad, rtol=1e-4, atol=1e-5, msg=name)
+
+
+@needs_kernels
+@pytest.mark.parametrize(("n", "f", "j"), [(8 * 68 * 2, 4, 8), (613, 4, 8), (45, 3, 5), (7, 1, 2)])
+def test_value_kernels_equal_the_mlp_and_its_gradients_in_float64(n, f, j):
+    """Several chunks of rows (n > 256), a short last block, and measure counts other than 4."""
+    g = torch.Generator().manual_seed(n + f)
+    flat = torch.randn(n, f, generator=g)
+    flat[::5] = 0.0  # h = c exactly: zero for the units with c = 0 (LeakyReLU'(0) = slope)
+    weight, shift = torch.randn(f, j, generator=g), torch.randn(j, generator=g)
+    shift[0] = 0.0
+    w_out, g_out = torch.randn(j, generator=g), torch.randn(n, generator=g)
+    g_out[1::7] = 0.0
+    out = native_kernel.value_mlp(flat, weight, shift, w_out, 0.01)
+    grads = native_kernel.value_mlp_backward(flat, weight, shift, w_out, 0.01, g_out)
+    params = [t.double().requires_grad_(True) for t in (weight, shift, w_out)]
+    want = F.leaky_relu(flat.double() @ params[0] + params[1], 0.01) @ params[2]
+    (want * g_out.double()).sum().backward()
+    torch.testing.assert_close(out.double(), want.detach(), rtol=1e-5, atol=1e-5)
+    for got, p in zip(grads, params, strict=True):
+        torch.testing.assert_close(got.double(), p.grad, rtol=1e-4, atol=1e-4)
 
 
 @needs_kernels
